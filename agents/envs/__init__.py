@@ -1,0 +1,1 @@
+"""Game rules as gymnasium environments: Say-Select and Hanabi."""

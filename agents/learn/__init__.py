@@ -1,0 +1,1 @@
+"""Learning algorithms: instructQ / instructPPO and their vanilla forms (lambda = 0)."""

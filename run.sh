@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh machine (only Python 3.11 needed), then serve or test.
+#
+#   ./run.sh serve   # install, migrate the SQLite database, start the server, print its URL
+#   ./run.sh test    # install (with test tools and Chromium), run every test: unit, integration, browser
+#
+# Re-running is cheap: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+VENV=.venv
+
+setup_python() {
+  local extra="$1" stamp="$VENV/.installed-$1"
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "==> installing Python packages (torch pinned to the CPU build via constraints.txt)"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q -c constraints.txt torch==2.13.0
+    "$VENV/bin/pip" install -q -c constraints.txt -e ".${extra:+[$extra]}"
+    touch "$stamp"
+  fi
+}
+
+setup_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  echo "==> installing Chromium for the browser tests (Debian package)"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null
+}
+
+case "${1:-}" in
+  serve)
+    setup_python ""
+    shift
+    exec "$VENV/bin/instructplay" serve "$@"
+    ;;
+  test)
+    setup_python test
+    setup_chromium
+    shift
+    if [ -z "${INSTRUCTPLAY_TEST_POSTGRES_URL:-}" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+      export INSTRUCTPLAY_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    fi
+    exec "$VENV/bin/python" -m pytest -q "$@"
+    ;;
+  *)
+    sed -n '2,7p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,1 @@
+"""The instructplay game server: Flask-SocketIO app, game rooms, agent runner, database, export."""

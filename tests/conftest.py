@@ -1,0 +1,7 @@
+"""Shared test set-up: offline model loading, and the optional PostgreSQL URL for integration tests."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
