@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             importlib.import_module(module).add_arguments(p)
         except ModuleNotFoundError as e:
-            if e.name != module:
+            if not (e.name and module.startswith(e.name)):
                 raise
             p.set_defaults(_missing=True)
     return parser
