@@ -19,6 +19,10 @@ setup_python() {
     "$VENV/bin/pip" install -q --upgrade pip
     "$VENV/bin/pip" install -q -c constraints.txt torch==2.13.0
     "$VENV/bin/pip" install -q -c constraints.txt -e ".${extra:+[$extra]}"
+    if [ "$extra" = test ]; then
+      echo "==> building DeepMind's Hanabi Learning Environment (test reference only)"
+      CMAKE_POLICY_VERSION_MINIMUM=3.5 "$VENV/bin/pip" install -q hanabi-learning-environment==0.0.4
+    fi
     touch "$stamp"
   fi
 }
