@@ -1,0 +1,80 @@
+/**
+ * The start page: choose a game and a partner, then open the game's page.
+ * Starting from here always begins a new game, so any saved game of that kind is forgotten first.
+ */
+import { GAMES, fetchPartners } from "./games.js";
+import { $, h } from "./dom.js";
+import { forgetGame } from "./connection.js";
+
+const form = $("#start-form");
+const startButton = $("#start");
+const partnersBox = $("#partners");
+const partnersStatus = $("#partners-status");
+
+function choiceCard(name, value, title, text, { checked = false, disabled = false, tag = null } = {}) {
+  return h("label", { class: "choice" },
+    h("input", { type: "radio", name, value, checked, disabled }),
+    h("span", { class: "choice-body" },
+      h("span", { class: "choice-name" }, title, tag && h("span", { class: "tag", text: tag })),
+      h("span", { class: "choice-text", text: text })));
+}
+
+function renderGames() {
+  const box = $("#games");
+  const firstAvailable = GAMES.find((g) => g.available);
+  for (const game of GAMES) {
+    box.append(choiceCard("game", game.id, game.name, game.description, {
+      checked: game === firstAvailable,
+      disabled: !game.available,
+      tag: game.available ? null : "coming soon",
+    }));
+  }
+}
+
+function selectedGame() {
+  const id = form.elements.game.value;
+  return GAMES.find((g) => g.id === id);
+}
+
+async function loadPartners() {
+  const game = selectedGame();
+  partnersBox.replaceChildren();
+  startButton.disabled = true;
+  partnersStatus.textContent = "Loading partners…";
+  let partners;
+  try {
+    partners = await fetchPartners(game.id);
+  } catch (err) {
+    partnersStatus.textContent = err.message;
+    return;
+  }
+  if (partners.length === 0) {
+    partnersStatus.textContent = `No partner is available for ${game.name} yet.`;
+    return;
+  }
+  partnersStatus.textContent = `${partners.length} partner${partners.length > 1 ? "s" : ""} available.`;
+  partners.forEach((p, i) => {
+    const lambda = p.lambda === undefined || p.lambda === null ? null : `λ = ${p.lambda}`;
+    partnersBox.append(choiceCard("partner", p.id, p.name, p.description, { checked: i === 0, tag: lambda }));
+  });
+  startButton.disabled = false;
+}
+
+function start(event) {
+  event.preventDefault();
+  const game = selectedGame();
+  const partner = form.elements.partner?.value;
+  if (!game?.available || !partner) return;
+  forgetGame(game.id);
+  const params = new URLSearchParams({ partner });
+  const participant = new URLSearchParams(location.search).get("participant");
+  if (participant) params.set("participant", participant);
+  location.assign(`${game.page}?${params}`);
+}
+
+renderGames();
+form.addEventListener("change", (event) => {
+  if (event.target.name === "game") loadPartners();
+});
+form.addEventListener("submit", start);
+loadPartners();

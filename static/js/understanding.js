@@ -1,0 +1,48 @@
+/**
+ * What the agent understood from an instruction (the `understanding` event) and how far along a new
+ * agent's training is (the `agent_status` event), drawn in the "What Bob understood" card.
+ */
+import { $, h, percent } from "./dom.js";
+
+/** Show that an instruction was sent and is being read. */
+export function renderPending(text) {
+  $("#understanding").replaceChildren(
+    h("p", { class: "small muted" }, "You said: ", h("q", { text })),
+    h("p", { class: "muted", text: "Bob is reading your instruction…" }));
+  $("#clarify").hidden = true;
+}
+
+export function renderUnderstanding(u) {
+  const items = (u.understood ?? []).map((c) => h("li", {},
+    h("strong", { text: c.description || c.convention }),
+    h("span", { class: "muted small", text: ` (${percent(c.weight)})` })));
+  $("#understanding").replaceChildren(
+    h("p", { class: "small muted" }, "You said: ", h("q", { text: u.text })),
+    h("p", { class: "understood-summary", text: u.summary }),
+    items.length ? h("ul", { class: "understood-list" }, items) : null,
+    typeof u.confidence === "number" ? h("div", { class: "confidence small" },
+      h("span", { text: "Confidence" }),
+      h("meter", { min: "0", max: "1", value: String(u.confidence), "aria-label": "Confidence" }),
+      h("span", { text: percent(u.confidence) })) : null,
+    h("p", { class: "muted small", text: `Understood by: ${u.backend}` }));
+  const clarify = $("#clarify");
+  clarify.hidden = !u.clarify;
+  $("#clarify-question").textContent = u.question || "Is this what you meant?";
+}
+
+/** After "Yes, that's it": the question goes away and the confirmation stays visible. */
+export function renderConfirmed() {
+  $("#clarify").hidden = true;
+  $("#understanding").append(h("p", { class: "small", text: "You confirmed this reading." }));
+}
+
+export function renderAgentStatus(status) {
+  const box = $("#agent-status");
+  box.hidden = false;
+  box.classList.toggle("failed", status.status === "failed");
+  const pct = Math.round((status.progress ?? 0) * 100);
+  const word = { training: `Training a Bob for this instruction: ${pct}%`, ready: "Bob is ready.", failed: "Training failed." }[status.status];
+  $("#agent-status-text").textContent = status.message ? `${word} ${status.message}` : word;
+  $("#agent-progress").style.width = `${status.status === "ready" ? 100 : pct}%`;
+  $(".progress", box).setAttribute("aria-valuenow", String(status.status === "ready" ? 100 : pct));
+}
