@@ -1,0 +1,80 @@
+"""The whole Hanabi LM prior, precomputed in one call and stored (instructrl.md 2.3, 4.2, 4.3).
+
+The paper asked its LM once per (partner's last move, action text) pair, 321 move texts x 12 action
+texts = 3852 prompts, and shipped the resulting logits. `hanabi_prior_table` does the same with any
+CausalLMPrior, with a progress bar, and stores the table in a PriorCache keyed by (model, template,
+instruction, mode, texts), so a second call with the same key reads it back instead of running the model.
+
+The texts default to `agents.envs.hanabi.language.all_partner_move_texts()` and `all_action_texts()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from agents.priors.base import log_softmax
+from agents.priors.cache import PriorCache
+from agents.priors.lm import HANABI_TEMPLATE, CausalLMPrior
+
+HANABI_COLOR_INSTRUCTION = (
+    "If my partner tells me the 'color' of some of my cards, I should play those specific cards. If my partner "
+    "does something else, e.g. discards their card or tells me the 'rank' of my cards, then I may 'hint color' "
+    "to my partner."
+)  # meta_prompt5_color, the instruction of the paper's color agents
+HANABI_RANK_INSTRUCTION = (
+    "If my partner tells me the 'rank' of some of my cards, I should play those specific cards. If my partner "
+    "does something else, e.g. discards their card or tells me the 'color' of my cards, then I may 'hint rank' "
+    "to my partner."
+)  # meta_prompt5_rank
+
+
+@dataclass
+class HanabiPriorTable:
+    """The logit L of every action text after every partner-move text."""
+
+    histories: tuple[str, ...]
+    actions: tuple[str, ...]
+    logits: np.ndarray  # [len(histories), len(actions)]
+    _history_row: dict[str, int] = field(init=False, repr=False)
+    _action_column: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self._history_row = {h: i for i, h in enumerate(self.histories)}
+        self._action_column = {a: i for i, a in enumerate(self.actions)}
+
+    def log_probs(self, history: str, actions: Sequence[str], beta: float = 1.0) -> np.ndarray:
+        """The prior log_softmax(beta * L) over the given (legal) action texts after `history`."""
+        row = self.logits[self._history_row[history]]
+        return log_softmax(beta * row[[self._action_column[a] for a in actions]])
+
+
+def hanabi_prior_table(prior: CausalLMPrior, instruction: str, cache: PriorCache | None = None,
+                       histories: Sequence[str] | None = None, actions: Sequence[str] | None = None,
+                       progress: bool = True) -> HanabiPriorTable:
+    """Score every (history, action) prompt with `prior`'s model, or read the stored table.
+
+    `cache` defaults to the persistent PriorCache.default(). The logit follows `prior.hanabi_mode`.
+    """
+    if histories is None or actions is None:
+        from agents.envs.hanabi.language import all_action_texts, all_partner_move_texts
+
+        histories = all_partner_move_texts() if histories is None else histories
+        actions = all_action_texts() if actions is None else actions
+    histories, actions = tuple(histories), tuple(actions)
+    cache = cache if cache is not None else PriorCache.default()
+    key = table_key(prior, instruction, histories, actions)
+    logits = cache.get(key)
+    if logits is None:
+        logits = cache.put(key, prior.hanabi_logits(instruction, histories, actions, progress=progress))
+    return HanabiPriorTable(histories, actions, logits)
+
+
+def table_key(prior: CausalLMPrior, instruction: str, histories: Sequence[str], actions: Sequence[str]) -> tuple:
+    """(kind, model, template, instruction, mode, digest of the texts): what the table depends on."""
+    texts = hashlib.sha256(json.dumps([list(histories), list(actions)]).encode()).hexdigest()
+    return ("hanabi-table", prior.model_id, HANABI_TEMPLATE, instruction, prior.hanabi_mode, texts)
