@@ -1,0 +1,201 @@
+"""Say-Select conventions for Bob, the selector, read from the observation text Bob sees.
+
+Observations (agents/envs/say_select.py): "My partner selected 3." or, once Bob has selected,
+"I selected 2 before. My partner selected 3." Actions: " 1".." 5" select that ball, " 0" quits.
+
+The conventions (their examples are the parser's phrasings, not the benchmark's):
+- copy-number: select the number the partner says (the paper's instruction, instructrl.md 1.5).
+- quit-on-repeat: quit when the partner says the number I selected last (the human policy, 1.3).
+- select-next / select-previous: select one more / one less than the partner says (5 + 1 wraps to
+  1, 1 - 1 wraps to 5): the off-by-one shifts people type, and conventions RL finds on its own.
+- avoid-said-number: select any ball except the one the partner says ("never copy my number").
+- never-quit: select a ball every turn, never quit.
+- quit-immediately: quit at once.
+- quit-after-one: quit as soon as I have selected once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from agents.priors.conventions.convention import Convention, one_hot
+
+GAME = "say-select"
+NUM_BALLS = 5
+QUIT = " 0"
+BALLS = tuple(f" {k}" for k in range(1, NUM_BALLS + 1))
+
+_SAID = re.compile(r"my partner (?:selected|said|says|chose) (\d)", re.IGNORECASE)
+_MINE = re.compile(r"i selected (\d) before", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BobView:
+    said: int | None        # the partner's latest number, 1..5
+    previous: int | None    # Bob's own previous selection, 1..5
+
+
+def parse_observation(text: str) -> BobView:
+    """The partner's latest number and Bob's previous selection, from the observation text."""
+    said = _SAID.findall(text or "")
+    mine = _MINE.search(text or "")
+    return BobView(int(said[-1]) if said else None, int(mine.group(1)) if mine else None)
+
+
+def _ball(k: int) -> str:
+    return f" {(k - 1) % NUM_BALLS + 1}"
+
+
+def _copy_number(observation: str, actions: Sequence[str]):
+    view = parse_observation(observation)
+    return None if view.said is None else one_hot(actions, {_ball(view.said)})
+
+
+def _shift(step: int):
+    def prefer(observation: str, actions: Sequence[str]):
+        view = parse_observation(observation)
+        return None if view.said is None else one_hot(actions, {_ball(view.said + step)})
+    return prefer
+
+
+def _avoid_said_number(observation: str, actions: Sequence[str]):
+    view = parse_observation(observation)
+    if view.said is None:
+        return None
+    return one_hot(actions, set(BALLS) - {_ball(view.said)})
+
+
+def _quit_on_repeat(observation: str, actions: Sequence[str]):
+    view = parse_observation(observation)
+    if view.said is None or view.said != view.previous:
+        return None
+    return one_hot(actions, {QUIT})
+
+
+def _never_quit(observation: str, actions: Sequence[str]):
+    return one_hot(actions, set(BALLS))
+
+
+def _quit_immediately(observation: str, actions: Sequence[str]):
+    return one_hot(actions, {QUIT})
+
+
+def _quit_after_one(observation: str, actions: Sequence[str]):
+    return None if parse_observation(observation).previous is None else one_hot(actions, {QUIT})
+
+
+CONVENTIONS = (
+    Convention(
+        "copy-number", GAME, "I select the number you say.", _copy_number,
+        examples=(
+            "I should select the same number as my partner.",
+            "select the same number as your partner",
+            "select the number I say",
+            "pick the ball whose number I said",
+            "choose the number your partner chose",
+            "copy the number I say",
+            "do the same as me",
+            "follow my lead",
+            "repeat my number",
+            "my number tells you which ball to take",
+            "take the ball I tell you",
+            "the ball I call is the one to pick",
+        ),
+        negation="avoid-said-number", conflicts=("avoid-said-number", "select-next", "select-previous"),
+    ),
+    Convention(
+        "quit-on-repeat", GAME, "I quit when you say the number I selected last.",
+        _quit_on_repeat, conditional=True,
+        examples=(
+            "quit when I repeat your last selection",
+            "if I say the number you selected last time, quit",
+            "when the partner says the same number again, quit",
+            "quit if your partner repeats your previous number",
+            "a repeated number means stop",
+            "stop when I say your previous ball again",
+            "if my number is the one you just picked, end the game",
+            "when I repeat myself, select 0",
+        ),
+        negation="never-quit", conflicts=("never-quit", "quit-immediately"),
+    ),
+    Convention(
+        "select-next", GAME, "I select one more than the number you say (after 5 comes 1).",
+        _shift(+1),
+        examples=(
+            "select one more than my number",
+            "pick the number after the one I say",
+            "choose my number plus one",
+            "add one to the number I say",
+            "select the next ball after mine",
+            "go one up from what I say",
+        ),
+        conflicts=("copy-number", "select-previous", "avoid-said-number"),
+    ),
+    Convention(
+        "select-previous", GAME, "I select one less than the number you say (before 1 comes 5).",
+        _shift(-1),
+        examples=(
+            "select one less than my number",
+            "pick the number before the one I say",
+            "choose my number minus one",
+            "subtract one from the number I say",
+            "select the ball just below mine",
+            "go one down from what I say",
+        ),
+        conflicts=("copy-number", "select-next", "avoid-said-number"),
+    ),
+    Convention(
+        "avoid-said-number", GAME, "I select any ball except the number you say.",
+        _avoid_said_number,
+        examples=(
+            "select any number except mine",
+            "pick a different number from the one I say",
+            "never select the number I say",
+            "do not copy my number",
+            "choose some other ball than the one I said",
+        ),
+        negation="copy-number", conflicts=("copy-number", "select-next", "select-previous"),
+    ),
+    Convention(
+        "never-quit", GAME, "I select a ball every turn and never quit.", _never_quit,
+        examples=(
+            "never quit",
+            "do not quit",
+            "keep selecting until the end",
+            "keep playing every turn",
+            "continue until the game is over",
+            "always pick a ball",
+            "do not stop",
+        ),
+        negation="quit-immediately", conflicts=("quit-immediately", "quit-on-repeat", "quit-after-one"),
+    ),
+    Convention(
+        "quit-immediately", GAME, "I quit at once.", _quit_immediately,
+        examples=(
+            "quit",
+            "quit now",
+            "quit right away",
+            "give up immediately",
+            "end the game at once",
+            "select 0 immediately",
+            "stop playing now",
+        ),
+        negation="never-quit", conflicts=("never-quit", "quit-on-repeat", "quit-after-one"),
+    ),
+    Convention(
+        "quit-after-one", GAME, "I quit as soon as I have selected one ball.", _quit_after_one,
+        conditional=True,
+        examples=(
+            "select once and then quit",
+            "pick a single ball then stop",
+            "quit after your first selection",
+            "after one pick, end the game",
+            "only select one ball, then quit",
+        ),
+        negation="never-quit", conflicts=("never-quit", "quit-immediately"),
+    ),
+)
