@@ -1,0 +1,107 @@
+"""Socket.IO event handlers: the client -> server half of docs/PROTOCOL.md.
+
+Each handler parses its payload (server/messages.py), hands it to the room service
+(server/games/rooms.py) and sends the direct replies. Anything refused becomes an `error` event that
+says what was wrong and what to do, is logged with the offending payload, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable
+
+from flask import current_app, request
+from flask_socketio import emit, join_room
+
+from server import messages
+from server.db.store import StorageUnavailable
+from server.extensions import socketio
+from server.games.rooms import RoomService
+from server.messages import ProtocolError
+
+log = logging.getLogger(__name__)
+CLIENT_EVENTS = ("start_game", "instruction", "move", "resume", "explain")
+
+
+def service() -> RoomService:
+    return current_app.extensions["instructplay"]
+
+
+def handler(event: str, parse: Callable[[Any], Any]):
+    """Register `fn(service, message, sid, request_id)` for `event`, turning every failure into an `error`."""
+
+    def register(fn):
+        @socketio.on(event)
+        @functools.wraps(fn)
+        def on_event(*args):
+            payload = args[0] if len(args) == 1 else list(args)
+            rid = messages.request_id(payload)
+            try:
+                fn(service(), parse(payload), request.sid, rid)
+            except ProtocolError as e:
+                reject(event, e.code, e.message, payload, rid)
+            except StorageUnavailable as e:
+                reject(event, "storage_unavailable", f"{e}; try again in a moment", payload, rid)
+            except Exception:
+                log.exception("%s from %s failed; payload %.300r", event, request.sid, payload)
+                reject(event, "internal", "the server failed on this message and applied nothing; try again, "
+                                          "or start a new game if it keeps failing", payload, rid)
+
+        return on_event
+
+    return register
+
+
+def reject(event: str, code: str, message: str, payload: Any, rid: Any) -> None:
+    log.warning("rejected %s from %s: %s: %s; payload %.300r", event, request.sid, code, message, payload)
+    emit("error", {"code": code, "message": message, "event": event, "request_id": rid})
+
+
+@handler("start_game", messages.parse_start_game)
+def start_game(svc: RoomService, msg: messages.StartGame, sid: str, rid: Any) -> None:
+    room, token = svc.start_game(msg, sid)
+    join_room(room.id)
+    emit("game_started", {**svc.started_message(room, token), "request_id": rid})
+    emit("state", svc.state_message(room))
+    svc.begin(room, msg.instruction, sid, rid)
+
+
+@handler("instruction", messages.parse_instruction)
+def instruction(svc: RoomService, msg: messages.InstructionMsg, sid: str, rid: Any) -> None:
+    svc.instruction(msg, sid, rid)
+
+
+@handler("move", messages.parse_move)
+def move(svc: RoomService, msg: messages.MoveMsg, sid: str, rid: Any) -> None:
+    svc.move(msg, sid)
+
+
+@handler("resume", messages.parse_resume)
+def resume(svc: RoomService, msg: messages.ResumeMsg, sid: str, rid: Any) -> None:
+    room = svc.resume(msg, sid)
+    join_room(room.id)
+    with room.lock:
+        emit("game_started", {**svc.started_message(room, msg.token), "request_id": rid})
+        if room.understanding is not None:
+            emit("understanding", room.understanding)
+        emit("state", svc.state_message(room))
+        if room.game.over:
+            emit("game_over", svc.game_over_message(room))
+    svc.after_resume(room)
+
+
+@handler("explain", messages.parse_explain)
+def explain(svc: RoomService, msg: messages.ExplainMsg, sid: str, rid: Any) -> None:
+    emit("explanation", {**svc.explain(msg, sid), "request_id": rid})
+
+
+@socketio.on("disconnect")
+def disconnect(*_reason) -> None:
+    service().leave(request.sid)
+
+
+@socketio.on("*")
+def unknown_event(event: str, *args) -> None:
+    reject(event, "bad_message", f"there is no event {event!r}; send one of {', '.join(CLIENT_EVENTS)}",
+           args, messages.request_id(args[0] if args else None))
