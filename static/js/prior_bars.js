@@ -26,7 +26,8 @@ export function renderBars(list, prior, chosen = null) {
     h("span", { class: "bar-label", text: label }),
     h("span", { class: "bar-track", "aria-hidden": "true" },
       h("span", { class: "bar-fill", style: `width: ${(Math.max(0, Math.min(1, p)) * 100).toFixed(1)}%` })),
-    h("span", { class: "bar-value", "aria-hidden": "true", text: percent(p) })));
+    h("span", { class: "bar-value", "aria-hidden": "true" }, percent(p),
+      isChosen ? h("span", { class: "bar-chosen", text: "chosen" }) : null)));
   });
 }
 
@@ -44,8 +45,10 @@ export function renderTable(container, table) {
     table.labels.map((label) => h("th", { scope: "col", text: label === "quit" ? "quit" : `pick ${label}` })));
   const rows = Object.keys(table.rows).sort().map((said) => h("tr", {},
     h("th", { scope: "row", text: said }),
-    table.rows[said].map((p) => h("td", { text: percent(p), style: `background: rgba(52, 81, 178, ${(0.06 + 0.5 * p).toFixed(2)})` }))));
-  container.append(h("table", { class: "prior-table" },
+    table.rows[said].map((p) => h("td", { text: percent(p), style: `background: rgba(52, 81, 178, ${(0.04 + 0.36 * p).toFixed(2)})` }))));
+  const previous = table.previous === undefined ? null
+    : h("p", { class: "small muted", text: `Given Bob's last pick: ${table.previous === "none" ? "none yet" : `ball ${table.previous}`}.` });
+  container.append(previous, h("table", { class: "prior-table" },
     h("caption", { class: "visually-hidden", text: "Bob's prior over his moves for each number you could say" }),
     h("thead", {}, head), h("tbody", {}, rows)));
 }

@@ -4,12 +4,12 @@
  * This module owns the conversation with the server (docs/PROTOCOL.md): it starts or resumes a game,
  * sends the person's moves and instructions, and turns each server event into a redraw. The server is
  * authoritative, so the page keeps only the last state it was sent and never applies a move itself.
- * Keys: 1-5 say a number, I focuses the instruction box, Enter sends it, N starts a new game.
+ * Keys: 1-5 say a number, I focuses the instruction box, Enter sends it, Esc leaves it, N starts a new game.
  */
 import { $, h } from "./dom.js";
 import { connect, forgetGame, saveGame, savedGame } from "./connection.js";
 import { fetchPartners } from "./games.js";
-import { renderBars, renderTable, tableRow, actionName } from "./prior_bars.js";
+import { actionName, renderBars, renderTable, tableRow } from "./prior_bars.js";
 import {
   buildBalls, flipBall, renderBalls, renderBobBanner, renderGameOver, renderHistory, renderScore, renderTurn,
 } from "./say_select_view.js";
@@ -17,19 +17,19 @@ import { renderAgentStatus, renderConfirmed, renderPending, renderUnderstanding 
 
 const GAME = "say-select";
 const query = new URLSearchParams(location.search);
+const saved = savedGame(GAME);
 
 const page = {
-  partner: query.get("partner") ?? savedGame(GAME)?.partner ?? null,
+  partner: query.get("partner") ?? saved?.partner ?? null,
   participant: query.get("participant"),
   gameId: null,
   token: null,
-  state: null,          // the last `state` payload
-  result: null,         // the `game_over` payload, once the game ends
-  movePrior: null,      // {prior, chosen} of Bob's last move, shown until Alice moves again
-  understanding: null,  // the last `understanding` payload (its prior table carries over to new games)
-  instruction: null,    // the last instruction the server understood, carried into a new game
-  sentInstruction: null, // the instruction sent and not yet answered
-  preview: null,        // the number whose prior row is previewed (hover / focus on a say button)
+  state: null,             // the last `state` payload
+  understanding: null,     // the last `understanding` payload
+  instruction: saved?.instruction ?? null, // the person's last understood instruction, carried into a new game
+  sentInstruction: null,   // the instruction sent and not answered yet
+  movePrior: null,         // {prior, chosen} of Bob's last move, shown until Alice moves again
+  preview: null,           // the number whose prior row is previewed (hover / focus on a say button)
 };
 
 let socket;
@@ -39,7 +39,6 @@ let socket;
 function startGame() {
   page.gameId = null;
   page.state = null;
-  page.result = null;
   page.movePrior = null;
   renderTurn("Starting a game…", true);
   const payload = { game: GAME, partner: page.partner, seat: 0 };
@@ -74,6 +73,7 @@ function newGame() {
   if (page.state && !page.state.over && page.state.view.step > 0
       && !window.confirm("Leave this game and start a new one?")) return;
   forgetGame(GAME);
+  page.token = null;
   startGame();
 }
 
@@ -81,37 +81,27 @@ function newGame() {
 
 function onConnect() {
   setConnection(true);
-  const saved = savedGame(GAME);
   const gameId = page.gameId ?? saved?.game_id;
   const token = page.token ?? saved?.token;
-  if (gameId && token) {
-    if (saved?.understanding) {
-      page.instruction = saved.understanding.text;
-      showUnderstanding(saved.understanding);
-    }
-    socket.emit("resume", { game_id: gameId, token });
-  } else {
-    startGame();
-  }
+  if (gameId && token) socket.emit("resume", { game_id: gameId, token });
+  else startGame();
 }
 
 function onGameStarted(msg) {
-  const isNew = msg.game_id !== page.gameId;
+  if (msg.game_id !== page.gameId) {
+    renderBobBanner(null);
+    renderGameOver(null);
+  }
   page.gameId = msg.game_id;
   page.token = msg.resume_token;
   page.partner = msg.partner;
   remember();
   showPartnerName(msg.partner);
-  if (isNew) {
-    renderBobBanner(null);
-    renderGameOver(null);
-  }
 }
 
 function onState(msg) {
   if (msg.game_id !== page.gameId) return;
   page.state = msg;
-  if (!msg.over) page.result = null;
   const { view } = msg;
   renderBalls(view, msg.legal, msg.to_act === "human" && !msg.over);
   renderScore(view, msg.score);
@@ -138,7 +128,6 @@ function onAgentMove(msg) {
 
 function onGameOver(msg) {
   if (msg.game_id !== page.gameId) return;
-  page.result = msg;
   renderTurn("Game over.", false);
   renderGameOver(msg);
   disableSays();
@@ -147,10 +136,12 @@ function onGameOver(msg) {
 
 function onUnderstanding(msg) {
   if (msg.game_id !== page.gameId) return;
-  page.instruction = msg.text;
-  page.sentInstruction = null;
+  if (msg.text === page.sentInstruction) {
+    page.instruction = msg.text;
+    page.sentInstruction = null;
+    remember();
+  }
   showUnderstanding(msg);
-  remember();
 }
 
 function onError(err) {
@@ -175,27 +166,30 @@ function onError(err) {
 
 /** Put back what Bob last understood (or the empty card) after an instruction was refused. */
 function restoreUnderstanding() {
-  if (page.understanding) showUnderstanding(page.understanding);
+  if (page.understanding) renderUnderstanding(page.understanding);
   else $("#understanding").replaceChildren(h("p", { class: "muted", text: "Nothing understood yet: rephrase and send again." }));
 }
 
 function showUnderstanding(u) {
   page.understanding = u;
-  if (u) renderUnderstanding(u);
-  renderTable($("#prior-table"), u?.prior);
-  $("#prior-table-box").hidden = !u?.prior;
+  renderUnderstanding(u);
   renderPrior();
+}
+
+/** The prior table for Alice's next number: from the state (it knows Bob's last pick), else the understanding. */
+function currentTable() {
+  return page.state?.prior_table ?? page.understanding?.prior ?? null;
 }
 
 /**
  * The bars show, in order of preference: the row of the prior table for the number the person is
  * pointing at; the prior Bob used for his last move (with his choice marked) until Alice moves again;
- * the prior the server sent with the state for the current turn.
+ * the prior the server sent with the state for Bob's current turn.
  */
 function renderPrior() {
   const caption = $("#prior-caption");
   const state = page.state;
-  const table = page.understanding?.prior;
+  const table = currentTable();
   let prior = null;
   let chosen = null;
   if (page.preview && table) {
@@ -203,17 +197,19 @@ function renderPrior() {
     caption.textContent = `If you say ${page.preview}, Bob's prior over his moves is:`;
   } else if (page.movePrior) {
     ({ prior, chosen } = page.movePrior);
-    caption.textContent = `Bob's prior when he chose ${actionName(chosen)} (marked ◀):`;
+    caption.textContent = `Bob's prior for his last move; he chose ${actionName(chosen)}:`;
   } else if (state?.prior) {
     prior = state.prior;
-    caption.textContent = state.to_act === "agent" ? "Bob's prior for the move he is choosing now:" : "Bob's prior for this turn:";
+    caption.textContent = "Bob's prior for the move he is choosing now:";
   } else {
     caption.textContent = table
-      ? "Point at a number (hover or Tab to a Say button) to see what Bob expects it to mean."
-      : "What Bob expects to do. Send an instruction to shape it.";
+      ? "Point at a number (hover, or Tab to a Say button) to see what Bob expects it to mean."
+      : "Bob's prior appears here once he has read an instruction.";
   }
   renderBars($("#prior-bars"), prior, chosen);
   $("#prior-backend").textContent = prior?.backend ?? table?.backend ?? "";
+  renderTable($("#prior-table"), table);
+  $("#prior-table-box").hidden = !table;
 }
 
 function disableSays() {
@@ -236,7 +232,7 @@ function showNotice(text) {
   notice.textContent = text;
   notice.hidden = false;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => { notice.hidden = true; }, 8000);
+  noticeTimer = setTimeout(() => { notice.hidden = true; }, 10000);
 }
 
 async function showPartnerName(partnerId) {
@@ -250,7 +246,7 @@ async function showPartnerName(partnerId) {
 }
 
 function remember() {
-  saveGame(GAME, { game_id: page.gameId, token: page.token, partner: page.partner, understanding: page.understanding });
+  saveGame(GAME, { game_id: page.gameId, token: page.token, partner: page.partner, instruction: page.instruction });
 }
 
 /* ---------- keyboard and pointer ---------- */
@@ -262,7 +258,9 @@ function isTyping(target) {
 function onKeyDown(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (isTyping(event.target)) {
-    if (event.target.id === "instruction" && event.key === "Enter" && !event.shiftKey) sendInstruction(event);
+    if (event.target.id !== "instruction") return;
+    if (event.key === "Enter" && !event.shiftKey) sendInstruction(event);
+    if (event.key === "Escape") event.target.blur();
     return;
   }
   if (/^[1-5]$/.test(event.key)) {

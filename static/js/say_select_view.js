@@ -54,10 +54,7 @@ export function renderBalls(view, legal, sayEnabled) {
     $(".ball-value", ball).textContent = signed(value);
     const taken = view.initial[n - 1] > 0 && value <= 0;
     ball.setAttribute("aria-label", `Ball ${n}: ${signed(value)}${taken ? ", was +1, already taken" : ""}${count[n] ? `, picked ${count[n]} time${count[n] > 1 ? "s" : ""}` : ""}`);
-    const notes = [];
-    if (taken) notes.push("was +1");
-    if (count[n]) notes.push(`picked ×${count[n]}`);
-    $(`#ball-note-${n}`).textContent = notes.join(" · ");
+    $(`#ball-note-${n}`).textContent = taken ? "was +1, taken" : count[n] ? `picked ×${count[n]}` : "";
     const button = $(`#say-${n}`);
     button.disabled = !(sayEnabled && legalSays.has(n));
     button.classList.toggle("said", pendingSay === n);
@@ -98,7 +95,6 @@ export function renderHistory(history) {
       h("span", { class: "step", text: `Step ${i + 1}` }),
       h("span", {}, text, reward && h("span", { class: tone, text: reward })));
   }));
-  list.scrollTop = list.scrollHeight;
 }
 
 /** Bob's last move, in words, in the live region under the balls (screen readers announce it). */
@@ -119,6 +115,6 @@ export function renderGameOver(result) {
   panel.hidden = !result;
   if (!result) return;
   $("#final-score").textContent = formatScore(result.score);
-  const k = result.k === undefined ? "" : ` ÷ k = ${result.k}`;
-  $("#final-detail").textContent = `Total reward ${signed(result.total_reward)}${k}, in ${result.turns} turns.`;
+  const k = result.k === undefined || result.k === null ? "" : ` out of a best of ${result.k} (k, the number of +1 balls)`;
+  $("#final-detail").textContent = `Total reward ${signed(result.total_reward)}${k}, in ${result.turns} steps.`;
 }

@@ -7,7 +7,7 @@ import { $, h, percent } from "./dom.js";
 /** Show that an instruction was sent and is being read. */
 export function renderPending(text) {
   $("#understanding").replaceChildren(
-    h("p", { class: "small muted" }, "You said: ", h("q", { text })),
+    h("p", { class: "small muted" }, "Instruction: ", h("q", { text })),
     h("p", { class: "muted", text: "Bob is reading your instruction…" }));
   $("#clarify").hidden = true;
 }
@@ -17,7 +17,7 @@ export function renderUnderstanding(u) {
     h("strong", { text: c.description || c.convention }),
     h("span", { class: "muted small", text: ` (${percent(c.weight)})` })));
   $("#understanding").replaceChildren(
-    h("p", { class: "small muted" }, "You said: ", h("q", { text: u.text })),
+    h("p", { class: "small muted" }, "Instruction: ", h("q", { text: u.text })),
     h("p", { class: "understood-summary", text: u.summary }),
     items.length ? h("ul", { class: "understood-list" }, items) : null,
     typeof u.confidence === "number" ? h("div", { class: "confidence small" },
@@ -36,13 +36,20 @@ export function renderConfirmed() {
   $("#understanding").append(h("p", { class: "small", text: "You confirmed this reading." }));
 }
 
+const STATUS_WORDS = { training: "Bob is training for this instruction.", ready: "Bob is ready.", failed: "Bob's training failed." };
+
+/** The server's words for the agent's status (first letter raised), or ours when it sent none. */
+function statusText(status) {
+  const text = status.message || STATUS_WORDS[status.status] || status.status;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 export function renderAgentStatus(status) {
   const box = $("#agent-status");
   box.hidden = false;
   box.classList.toggle("failed", status.status === "failed");
-  const pct = Math.round((status.progress ?? 0) * 100);
-  const word = { training: `Training a Bob for this instruction: ${pct}%`, ready: "Bob is ready.", failed: "Training failed." }[status.status];
-  $("#agent-status-text").textContent = status.message ? `${word} ${status.message}` : word;
-  $("#agent-progress").style.width = `${status.status === "ready" ? 100 : pct}%`;
-  $(".progress", box).setAttribute("aria-valuenow", String(status.status === "ready" ? 100 : pct));
+  const pct = status.status === "ready" ? 100 : Math.round((status.progress ?? 0) * 100);
+  $("#agent-status-text").textContent = statusText(status);
+  $("#agent-progress").style.width = `${pct}%`;
+  $(".progress", box).setAttribute("aria-valuenow", String(pct));
 }

@@ -1,0 +1,142 @@
+"""Browser tests' set-up: the real server in a subprocess, and Chromium driven by Playwright.
+
+`live_server` starts `python -m server.cli serve` on a free port with its own SQLite file, Bob cache and
+a short agent delay, and waits until it answers. `browser` launches the system Chromium
+(/usr/bin/chromium; `./run.sh test` installs it) or, failing that, a browser Playwright downloaded
+itself. A missing browser fails the tests: it never skips them.
+
+Set INSTRUCTPLAY_E2E_SCREENSHOTS to a folder (e.g. docs/img) to have the tests save screenshots there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SYSTEM_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_TIMEOUT_S = 90
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    database_url: str
+    log_path: Path
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with code {process.returncode} before answering; its log:\n"
+                        f"{log_path.read_text(errors='replace')[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/partners?game=say-select", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    pytest.fail(f"the server did not answer {url} within {STARTUP_TIMEOUT_S} s; its log:\n"
+                f"{log_path.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> LiveServer:
+    folder = tmp_path_factory.mktemp("e2e-server")
+    port = free_port()
+    database_url = f"sqlite:///{folder / 'e2e.db'}"
+    env = dict(
+        os.environ,
+        INSTRUCTPLAY_DATABASE_URL=database_url,
+        INSTRUCTPLAY_AGENT_DELAY_MS="50",
+        INSTRUCTPLAY_BOB_CACHE_DIR=str(folder / "bobs"),
+        INSTRUCTPLAY_HOST="127.0.0.1",
+        INSTRUCTPLAY_PORT=str(port),
+        PYTHONUNBUFFERED="1",
+    )
+    log_path = folder / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, process, log_path)
+        yield LiveServer(url, database_url, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import Error, sync_playwright
+
+    with sync_playwright() as playwright:
+        if os.path.exists(SYSTEM_CHROMIUM):
+            launch = dict(executable_path=SYSTEM_CHROMIUM, args=CHROMIUM_ARGS)
+        else:
+            launch = dict(args=CHROMIUM_ARGS)  # a browser from `playwright install chromium`, if there is one
+        try:
+            browser = playwright.chromium.launch(**launch)
+        except Error as e:
+            pytest.fail(f"no Chromium for the browser tests ({e.message.splitlines()[0]}). "
+                        f"Install it with `apt-get install -y chromium` (./run.sh test does this) "
+                        f"or `.venv/bin/playwright install chromium`.")
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser tab; the test fails if the page logs a JavaScript error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    tab.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    yield tab
+    context.close()
+    assert not errors, "the page logged JavaScript errors:\n" + "\n".join(errors)
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path | None:
+    folder = os.environ.get("INSTRUCTPLAY_E2E_SCREENSHOTS")
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

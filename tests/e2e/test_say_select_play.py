@@ -1,0 +1,157 @@
+"""A person's whole Say-Select game in a real browser against the real server, then found again in the
+database and in the export; and the page's side of a refused instruction and of a reload."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from server.db.models import Event, Game, Instruction, Outcome
+
+pytestmark = pytest.mark.e2e
+
+INSTRUCTION = "Pick the ball whose number I say, and quit when I say the same number twice."
+FIRST_BOB_MOVE_TIMEOUT_MS = 180_000  # the first Bob of a fresh server trains before he can move
+MOVE_TIMEOUT_MS = 30_000
+HISTORY_LINE = re.compile(r"^Step (\d+)\s*(?:You said (\d)\.|Bob picked ball (\d): ([+\u2212]1)|Bob quit\..*)$")
+
+
+def open_table(page: Page, url: str) -> None:
+    """From the start page, start a Say-Select game with the instructQ partner."""
+    page.goto(f"{url}/")
+    page.locator("label.choice", has_text="Say-Select").click()
+    page.locator("label.choice", has_text="instructQ Bob").click()
+    page.get_by_role("button", name="Start game").click()
+    expect(page).to_have_url(re.compile(r"/static/say_select\.html\?partner=instructq"))
+    expect(page.locator("#turn-status")).to_have_text("Your turn: say a number from 1 to 5.")
+
+
+def game_id(page: Page) -> str:
+    return page.evaluate("JSON.parse(sessionStorage.getItem('instructplay.say-select')).game_id")
+
+
+def plus_balls(page: Page) -> list[int]:
+    """The balls the page shows as +1, read from their accessible labels."""
+    return [n for n in range(1, 6) if "+1" in page.locator(f"#ball-{n}").get_attribute("aria-label").split(",")[0]]
+
+
+def say(page: Page, n: int, steps_after: int, timeout: float) -> None:
+    """Say `n` with the number key and wait until Bob has answered (the history has `steps_after` lines)."""
+    expect(page.locator(f"#say-{n}")).to_be_enabled()
+    page.keyboard.press(str(n))
+    expect(page.locator("#history li")).to_have_count(steps_after, timeout=timeout)
+
+
+def moves_on_page(page: Page) -> list[tuple[str, dict, int]]:
+    """The history as the page words it, parsed back into (actor, move, reward)."""
+    moves = []
+    for i, line in enumerate(page.locator("#history li").all_inner_texts()):
+        m = HISTORY_LINE.match(" ".join(line.split()))
+        assert m, f"history line {line!r} is not in words the test knows"
+        assert int(m.group(1)) == i + 1
+        if m.group(2):
+            moves.append(("human", {"say": int(m.group(2))}, 0))
+        elif m.group(3):
+            moves.append(("agent", {"select": int(m.group(3))}, 1 if m.group(4) == "+1" else -1))
+        else:
+            moves.append(("agent", {"quit": True}, 0))
+    return moves
+
+
+def test_a_whole_game_lands_in_the_database_and_the_export(page, live_server, screenshot_dir, tmp_path):
+    open_table(page, live_server.url)
+
+    page.locator("#instruction").fill(INSTRUCTION)
+    page.keyboard.press("Enter")
+    expect(page.locator("#understanding")).to_contain_text(INSTRUCTION)
+    expect(page.locator(".understood-summary")).not_to_be_empty()
+    expect(page.locator("#instruction")).to_have_value("")
+    page.keyboard.press("Escape")  # leave the box: number keys now say numbers
+
+    plus = plus_balls(page)
+    assert 1 <= len(plus) <= 3, f"the page shows {len(plus)} +1 balls; Say-Select deals 1 to 3"
+    plan = plus + [plus[-1]] * 5  # every +1 ball, then repeat the last to ask Bob to quit
+    for i, n in enumerate(plan):
+        say(page, n, steps_after=2 * (i + 1), timeout=FIRST_BOB_MOVE_TIMEOUT_MS if i == 0 else MOVE_TIMEOUT_MS)
+        if i == 0:
+            expect(page.locator("#bob-banner")).to_contain_text("Bob")
+            expect(page.locator("#prior-bars li")).to_have_count(6)
+            if screenshot_dir:
+                page.screenshot(path=str(screenshot_dir / "say_select_play.png"), full_page=True)
+        if page.locator("#game-over").is_visible():
+            break
+    expect(page.locator("#game-over")).to_be_visible()
+    expect(page.locator("#turn-status")).to_have_text("Game over.")
+    if screenshot_dir:
+        page.screenshot(path=str(screenshot_dir / "say_select_over.png"), full_page=True)
+
+    moves = moves_on_page(page)
+    k = len(plus)
+    total = sum(reward for _, _, reward in moves)
+    final = page.locator("#final-score").inner_text()
+    assert final == f"{total / k:.2f}"
+    assert len(moves) == 10 or moves[-1][1] == {"quit": True}
+
+    gid = game_id(page)
+    engine = create_engine(live_server.database_url)
+    with Session(engine) as session:
+        game = session.get(Game, gid)
+        assert game is not None and game.game == "say-select" and game.agent == "instructq"
+        stored = session.scalars(select(Event).where(Event.game_id == gid, Event.type == "move")
+                                 .order_by(Event.seq)).all()
+        assert [(e.actor, e.move, e.payload["reward"]) for e in stored] == moves
+        texts = session.scalars(select(Instruction.text).where(Instruction.game_id == gid)).all()
+        assert INSTRUCTION in texts
+        outcome = session.get(Outcome, gid)
+        assert (outcome.total_reward, outcome.k, f"{outcome.score:.2f}") == (total, k, final)
+    engine.dispose()
+
+    out = tmp_path / "export.jsonl"
+    subprocess.run([sys.executable, "-m", "server.cli", "export", "--out", str(out), "--db", live_server.database_url],
+                   check=True, capture_output=True, timeout=120)
+    exported = {g["game_id"]: g for g in map(json.loads, out.read_text().splitlines())}
+    record = exported[gid]
+    assert [(e["actor"], e["move"], e["payload"]["reward"]) for e in record["events"] if e["type"] == "move"] == moves
+    assert INSTRUCTION in [i["text"] for i in record["instructions"]]
+    assert record["outcome"]["total_reward"] == total
+
+
+def test_an_over_long_instruction_shows_the_servers_error_and_the_game_goes_on(page, live_server):
+    open_table(page, live_server.url)
+    too_long = "Pick the number I say. " * 60  # 1380 characters; the server allows 1000
+
+    page.locator("#instruction").fill(too_long)
+    page.get_by_role("button", name="Send").click()
+
+    notice = page.get_by_role("alert")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("the limit is 1000")
+    expect(page.locator("#instruction")).to_have_value(too_long.strip())  # kept, to be shortened
+
+    page.locator("#say-2").click()
+    expect(page.locator("#history li").first).to_contain_text("You said 2.")
+    with Session(create_engine(live_server.database_url)) as session:
+        texts = session.scalars(select(Instruction.text).where(Instruction.game_id == game_id(page))).all()
+    assert too_long.strip() not in texts
+
+
+def test_a_reload_resumes_the_same_game(page, live_server):
+    open_table(page, live_server.url)
+    page.locator("#say-4").click()
+    expect(page.locator("#history li")).to_have_count(2, timeout=FIRST_BOB_MOVE_TIMEOUT_MS)
+    before = game_id(page)
+    history = page.locator("#history li").all_inner_texts()
+
+    page.reload()
+
+    expect(page.locator("#history li")).to_have_count(2)
+    assert game_id(page) == before
+    assert page.locator("#history li").all_inner_texts() == history
+    expect(page.locator("#connection")).to_have_text("Connected")
