@@ -4,8 +4,8 @@ For each player count, HLE plays many games with random deals and a mix of move 
 random, mostly-no-play so that games run to the end of the deck, and a card-peeking player that
 completes stacks). We then read HLE's deals from its move history, hand our engine the same deck
 order and the same moves, and compare at every step: legal moves, every player's 658/956/1041/1280-dim
-observation, every player's view (hands, card knowledge, tokens, fireworks, discards, last moves),
-rewards, scores and the end of the game.
+observation, one player's view in turn (hands, card knowledge, tokens, fireworks, discards, last
+moves), rewards, scores and the end of the game.
 
 Games per player count: HANABI_HLE_GAMES (default 300, about 40 s in all on 2 cores); raise it for a
 longer run, e.g. HANABI_HLE_GAMES=5000. Install HLE (a test dependency only) with
@@ -83,6 +83,15 @@ def choose_move(state, legal_uids: list[int], hle_game, policy: str, rng: random
     return rng.choice(others)
 
 
+def fast_encode(encoder, observation) -> np.ndarray:
+    """HLE's canonical encoding, read straight from its "0,1,0,..." string (pyhanabi's encode() parses it
+    with a slow Python loop; every value is a single digit, so the digits sit at the even bytes)."""
+    c_string = pyhanabi.lib.EncodeObservation(encoder._encoder, observation.observation())
+    text = pyhanabi.ffi.string(c_string)
+    pyhanabi.lib.DeleteString(c_string)
+    return np.frombuffer(text, dtype=np.uint8)[::2] - ord("0")
+
+
 def play_hle_game(num_players: int, seed: int, policy: str):
     """One HLE game; returns its deck in draw order and, per decision, what HLE showed and did."""
     rng = random.Random(seed)
@@ -94,11 +103,13 @@ def play_hle_game(num_players: int, seed: int, policy: str):
         while state.cur_player() == pyhanabi.CHANCE_PLAYER_ID:
             state.deal_random_card()
         observations = [state.observation(p) for p in range(num_players)]
+        viewer = len(steps) % num_players
         record = {
             "terminal": state.is_terminal(),
             "score": state.score(),
-            "encodings": [encoder.encode(obs) for obs in observations],
-            "views": [hle_view(obs) for obs in observations],
+            "encodings": [fast_encode(encoder, obs) for obs in observations],
+            "viewer": viewer,
+            "view": hle_view(observations[viewer]),
             "legal": [hle_game.get_move_uid(m) for m in state.legal_moves()],
         }
         steps.append(record)
@@ -124,9 +135,10 @@ def replay_and_compare(num_players: int, deck, steps) -> HanabiGame:
         assert game.is_over() == record["terminal"], where
         assert game.score() == record["score"], where
         for player in range(num_players):
-            np.testing.assert_array_equal(encode(game, player), np.asarray(record["encodings"][player]),
-                                          err_msg=f"{where}, observer {player}")
-            assert our_view(game, player) == record["views"][player], f"{where}, observer {player}"
+            if not np.array_equal(encode(game, player), record["encodings"][player]):
+                np.testing.assert_array_equal(encode(game, player), record["encodings"][player],
+                                              err_msg=f"{where}, observer {player}")
+        assert our_view(game, record["viewer"]) == record["view"], f"{where}, observer {record['viewer']}"
         if record["terminal"]:
             return game
         assert game.legal_moves() == record["legal"], where

@@ -80,70 +80,83 @@ def _discard_starts() -> list[int]:
 _DISCARD_STARTS = _discard_starts()
 
 
-def _plausible_rows() -> np.ndarray:
-    """rows[color_mask, rank_mask] = the 25 plausibility bits of a card with those plausible colours and ranks."""
-    rows = np.zeros((1 << NUM_COLORS, 1 << NUM_RANKS, BITS_PER_CARD), dtype=np.float32)
-    for cm in range(1 << NUM_COLORS):
-        for rm in range(1 << NUM_RANKS):
-            for c in range(NUM_COLORS):
-                for r in range(NUM_RANKS):
-                    rows[cm, rm, c * NUM_RANKS + r] = (cm >> c & 1) and (rm >> r & 1)
-    return rows
+def _knowledge_rows() -> np.ndarray:
+    """The 35 knowledge bits of every possible CardKnowledge, one row per _knowledge_row_index, then a zero row.
+
+    A row is the 25 plausibility bits (plausible colour AND plausible rank), the hinted colour one-hot
+    and the hinted rank one-hot (all zero when not hinted, i.e. for index -1).
+    """
+    color_bits = (np.arange(1 << NUM_COLORS)[:, None] >> np.arange(NUM_COLORS)) & 1  # [mask, colour]
+    rank_bits = (np.arange(1 << NUM_RANKS)[:, None] >> np.arange(NUM_RANKS)) & 1
+    plausible = (color_bits[:, None, :, None] & rank_bits[None, :, None, :]).reshape(
+        1 << NUM_COLORS, 1 << NUM_RANKS, 1, 1, BITS_PER_CARD)
+    color_hint = np.eye(NUM_COLORS + 1, NUM_COLORS, k=-1, dtype=np.int64)  # row 0 (no hint) is all zero
+    rank_hint = np.eye(NUM_RANKS + 1, NUM_RANKS, k=-1, dtype=np.int64)
+    shape = (1 << NUM_COLORS, 1 << NUM_RANKS, NUM_COLORS + 1, NUM_RANKS + 1)
+    rows = np.concatenate([
+        np.broadcast_to(plausible, shape + (BITS_PER_CARD,)),
+        np.broadcast_to(color_hint[None, None, :, None, :], shape + (NUM_COLORS,)),
+        np.broadcast_to(rank_hint[None, None, None, :, :], shape + (NUM_RANKS,)),
+    ], axis=-1).reshape(-1, KNOWLEDGE_BITS_PER_CARD)
+    return np.concatenate([rows, np.zeros((1, KNOWLEDGE_BITS_PER_CARD), dtype=rows.dtype)]).astype(np.uint8)
 
 
-_PLAUSIBLE_ROWS = _plausible_rows()
+def _knowledge_row_index(color_plausible: int, rank_plausible: int, color: int, rank: int) -> int:
+    return (((color_plausible << NUM_RANKS) | rank_plausible) * (NUM_COLORS + 1) + color + 1) * (NUM_RANKS + 1) + rank + 1
+
+
+_NUM_KNOWLEDGE_ROWS = (1 << (NUM_COLORS + NUM_RANKS)) * (NUM_COLORS + 1) * (NUM_RANKS + 1)
+_KNOWLEDGE_ROWS = _knowledge_rows()  # 36,865 x 35 bytes
 
 
 def encode(game: HanabiGame, observer: int, dtype=np.float32) -> np.ndarray:
     """The canonical observation of `observer` (any player, on turn or not), as HLE's ObservationEncoder."""
     p, h = game.num_players, game.hand_size
     offsets = section_offsets(p)
-    out = np.zeros(encoding_size(p), dtype=np.float32)
-    ones: list[int] = []
+    bits = bytearray(offsets["card_knowledge"])  # every section but card knowledge, one byte per bit
     seats = [(observer + k) % p for k in range(p)]
 
     # hands
-    base = offsets["hands"]
     for k in range(1, p):
-        start = base + (k - 1) * h * BITS_PER_CARD
-        ones.extend(start + i * BITS_PER_CARD + game.deck_cards[o] for i, o in enumerate(game.hands[seats[k]]))
-    missing = base + (p - 1) * h * BITS_PER_CARD
-    ones.extend(missing + k for k in range(p) if len(game.hands[seats[k]]) < h)
+        start = offsets["hands"] + (k - 1) * h * BITS_PER_CARD
+        for i, order in enumerate(game.hands[seats[k]]):
+            bits[start + i * BITS_PER_CARD + game.deck_cards[order]] = 1
+    missing = offsets["hands"] + (p - 1) * h * BITS_PER_CARD
+    for k in range(p):
+        if len(game.hands[seats[k]]) < h:
+            bits[missing + k] = 1
 
     # board
     base = offsets["board"]
-    ones.extend(range(base, base + game.deck_size))
+    bits[base:base + game.deck_size] = b"\x01" * game.deck_size
     base += DECK_SIZE - p * h
-    ones.extend(base + c * NUM_RANKS + f - 1 for c, f in enumerate(game.fireworks) if f > 0)
+    for color, height in enumerate(game.fireworks):
+        if height > 0:
+            bits[base + color * NUM_RANKS + height - 1] = 1
     base += BITS_PER_CARD
-    ones.extend(range(base, base + game.information_tokens))
+    bits[base:base + game.information_tokens] = b"\x01" * game.information_tokens
     base += MAX_INFORMATION_TOKENS
-    ones.extend(range(base, base + game.life_tokens))
+    bits[base:base + game.life_tokens] = b"\x01" * game.life_tokens
 
-    # discards
-    base = offsets["discards"]
-    counts: dict[int, int] = {}
+    # discards: a thermometer per card over its copies
     for code in game.discard_pile:
-        counts[code] = counts.get(code, 0) + 1
-    for code, n in counts.items():
-        start = base + _DISCARD_STARTS[code]
-        ones.extend(range(start, start + n))
+        index = offsets["discards"] + _DISCARD_STARTS[code]
+        while bits[index]:
+            index += 1
+        bits[index] = 1
 
     if game.history:
-        ones.extend(_last_action_ones(game, observer, offsets["last_action"]))
+        for index in _last_action_ones(game, observer, offsets["last_action"]):
+            bits[index] = 1
 
-    out[ones] = 1
-    # card knowledge
-    base = offsets["card_knowledge"]
+    rows = [_NUM_KNOWLEDGE_ROWS] * (p * h)  # absent cards read the zero row
     for k in range(p):
         for i, know in enumerate(game.knowledge[seats[k]]):
-            start = base + (k * h + i) * KNOWLEDGE_BITS_PER_CARD
-            out[start:start + BITS_PER_CARD] = _PLAUSIBLE_ROWS[know.color_plausible, know.rank_plausible]
-            if know.color >= 0:
-                out[start + BITS_PER_CARD + know.color] = 1
-            if know.rank >= 0:
-                out[start + BITS_PER_CARD + NUM_COLORS + know.rank] = 1
-    return out if dtype == np.float32 else out.astype(dtype)
+            rows[k * h + i] = _knowledge_row_index(know.color_plausible, know.rank_plausible, know.color, know.rank)
+    out = np.empty(encoding_size(p), dtype=dtype)
+    out[:len(bits)] = np.frombuffer(bits, dtype=np.uint8)
+    out[len(bits):] = _KNOWLEDGE_ROWS[rows].ravel()
+    return out
 
 
 def _last_action_ones(game: HanabiGame, observer: int, base: int) -> list[int]:
