@@ -1,0 +1,120 @@
+"""Database tests, on SQLite always and on PostgreSQL when INSTRUCTPLAY_TEST_POSTGRES_URL is set:
+migrations from scratch, the store's writes and reads, and the JSON Lines export."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import inspect
+
+from server.commands.export import export
+from server.config import REPO_ROOT
+from server.db import migrate
+from server.db.models import Base
+from server.db.store import NewEvent, NewInstruction, NewOutcome, StaleGame, Store, StorageUnavailable, make_engine
+from tests.integration.db_urls import BACKENDS, fresh_database
+
+TABLES = {"participants", "games", "instructions", "events", "outcomes"}
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path):
+    with fresh_database(request.param, tmp_path) as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
+def store(engine):
+    migrate.upgrade(engine)
+    return Store(engine)
+
+
+def new_game(store: Store, game_id: str = "g1", participant: str = "p1") -> None:
+    store.create_game(game_id=game_id, participant_id=participant, game="say-select", agent="instructq", seed=3,
+                      config={"lambda": 0.25}, resume_token_hash="h" * 64,
+                      first_event=NewEvent(0, 0, "system", "game_started", payload={"balls": [1, -1, -1, -1, -1]}))
+
+
+def test_migrations_create_the_models_schema_from_scratch(engine):
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    migrate.upgrade(engine)  # applying again is a no-op
+    assert migrate.current_revision(engine) == "0001"
+    inspector = inspect(engine)
+    assert TABLES <= set(inspector.get_table_names())
+    for table in Base.metadata.sorted_tables:
+        migrated = {c["name"] for c in inspector.get_columns(table.name)}
+        assert migrated == {c.name for c in table.columns}, table.name
+
+
+def test_events_append_in_order_and_rebuild_the_game(store):
+    new_game(store)
+    store.append("g1", [NewEvent(1, 0, "human", "move", {"say": 1}, {"reward": 0})])
+    store.append("g1", [NewEvent(2, 0, "system", "instruction", payload={"text": "hi"})],
+                 instruction=NewInstruction(2, "hi", "table", {"log_probs": []}, {"summary": "s"}))
+    store.append("g1", [NewEvent(3, 1, "agent", "move", {"select": 1}, {"reward": 1, "think_ms": 1.5}),
+                        NewEvent(4, 2, "system", "game_over", payload={"score": 1.0})],
+                 outcome=NewOutcome(score=1.0, total_reward=1, k=1, turns=2))
+    record = store.load_game("g1")
+    assert record.status == "over" and record.ended_at is not None
+    assert [(e["seq"], e["type"], e["move"]) for e in record.events] == [
+        (0, "game_started", None), (1, "move", {"say": 1}), (2, "instruction", None),
+        (3, "move", {"select": 1}), (4, "game_over", None)]
+    assert record.events[3]["payload"]["think_ms"] == 1.5
+    times = [e["time"] for e in record.events]
+    assert all(t.endswith("Z") for t in times) and times == sorted(times)
+    assert store.load_game("nope") is None
+
+
+def test_a_clashing_sequence_number_stores_nothing(store):
+    new_game(store)
+    with pytest.raises(StaleGame):
+        store.append("g1", [NewEvent(1, 0, "human", "move", {"say": 2}), NewEvent(0, 0, "human", "move", {"say": 3})])
+    assert len(store.load_game("g1").events) == 1
+
+
+def test_an_unreachable_database_raises_storage_unavailable(tmp_path):
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}"))
+    (tmp_path / "gone").rmdir()
+    with pytest.raises(StorageUnavailable):
+        new_game(store)
+    with pytest.raises(StorageUnavailable):
+        store.load_game("g1")
+
+
+def test_export_writes_one_game_per_line_with_instructions_events_and_outcome(store, engine):
+    new_game(store, "g1", "p1")
+    new_game(store, "g2", "p1")
+    store.append("g1", [NewEvent(1, 0, "system", "instruction", payload={"text": "copy me"})],
+                 instruction=NewInstruction(1, "copy me", "table(p=0.9)", {"log_probs": [[[0.0]]]}, {"summary": "s"}))
+    store.append("g1", [NewEvent(2, 0, "human", "move", {"say": 4})])
+    out = io.StringIO()
+    assert export(engine.url.render_as_string(hide_password=False), out) == 2
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [g["game_id"] for g in lines] == ["g1", "g2"]
+    g1 = lines[0]
+    assert set(g1) == {"game_id", "game", "agent", "participant", "seed", "config", "status", "created_at",
+                       "ended_at", "outcome", "instructions", "events"}
+    assert (g1["participant"], g1["agent"], g1["seed"], g1["outcome"]) == ("p1", "instructq", 3, None)
+    assert [(i["text"], i["event_seq"], i["backend"]) for i in g1["instructions"]] == [("copy me", 1, "table(p=0.9)")]
+    assert [e["type"] for e in g1["events"]] == ["game_started", "instruction", "move"]
+    assert g1["events"][2]["move"] == {"say": 4} and g1["events"][2]["actor"] == "human"
+
+
+def test_export_command_line_writes_the_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    new_game(Store(engine))
+    out = tmp_path / "games.jsonl"
+    done = subprocess.run([sys.executable, "-m", "server.cli", "export", "--out", str(out), "--db", url],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "exported 1 games" in done.stderr
+    assert json.loads(out.read_text())["game_id"] == "g1"
