@@ -48,7 +48,8 @@ export function renderTable(container, table) {
     table.rows[said].map((p) => h("td", { text: percent(p), style: `background: rgba(52, 81, 178, ${(0.04 + 0.36 * p).toFixed(2)})` }))));
   const previous = table.previous === undefined ? null
     : h("p", { class: "small muted", text: `Given Bob's last pick: ${table.previous === "none" ? "none yet" : `ball ${table.previous}`}.` });
-  container.append(previous, h("table", { class: "prior-table" },
+  if (previous) container.append(previous);
+  container.append(h("table", { class: "prior-table" },
     h("caption", { class: "visually-hidden", text: "Bob's prior over his moves for each number you could say" }),
     h("thead", {}, head), h("tbody", {}, rows)));
 }

@@ -115,6 +115,6 @@ export function renderGameOver(result) {
   panel.hidden = !result;
   if (!result) return;
   $("#final-score").textContent = formatScore(result.score);
-  const k = result.k === undefined || result.k === null ? "" : ` out of a best of ${result.k} (k, the number of +1 balls)`;
-  $("#final-detail").textContent = `Total reward ${signed(result.total_reward)}${k}, in ${result.turns} steps.`;
+  const k = result.k === undefined || result.k === null ? "" : ` out of a possible ${result.k} (k)`;
+  $("#final-detail").textContent = `Total reward ${signed(result.total_reward)}${k} · ${result.turns} steps`;
 }

@@ -14,9 +14,9 @@ export function renderPending(text) {
 
 export function renderUnderstanding(u) {
   const items = (u.understood ?? []).map((c) => h("li", {},
-    h("strong", { text: c.description || c.convention }),
-    h("span", { class: "muted small", text: ` (${percent(c.weight)})` })));
-  $("#understanding").replaceChildren(
+    h("span", { text: c.description || c.convention }),
+    h("span", { class: "weight", text: percent(c.weight), title: "weight of this reading" })));
+  const parts = [
     h("p", { class: "small muted" }, "Instruction: ", h("q", { text: u.text })),
     h("p", { class: "understood-summary", text: u.summary }),
     items.length ? h("ul", { class: "understood-list" }, items) : null,
@@ -24,7 +24,9 @@ export function renderUnderstanding(u) {
       h("span", { text: "Confidence" }),
       h("meter", { min: "0", max: "1", value: String(u.confidence), "aria-label": "Confidence" }),
       h("span", { text: percent(u.confidence) })) : null,
-    h("p", { class: "muted small", text: `Understood by: ${u.backend}` }));
+    h("p", { class: "muted small", text: `Understood by: ${u.backend}` }),
+  ];
+  $("#understanding").replaceChildren(...parts.filter(Boolean));
   const clarify = $("#clarify");
   clarify.hidden = !u.clarify;
   $("#clarify-question").textContent = u.question || "Is this what you meant?";
