@@ -41,6 +41,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.register_blueprint(bp)
     socketio.init_app(app, async_mode="threading", message_queue=app.config["MESSAGE_QUEUE"],
-                      max_http_buffer_size=MAX_MESSAGE_BYTES)
+                      channel=app.config["MESSAGE_QUEUE_CHANNEL"], max_http_buffer_size=MAX_MESSAGE_BYTES)
     log.info("instructplay app ready: database %s", engine.url.render_as_string(hide_password=True))
     return app

@@ -8,6 +8,7 @@ given in code (tests) on top of it. Every key, its variable and its default:
 | DATABASE_URL          | INSTRUCTPLAY_DATABASE_URL         | sqlite:///<repo>/instance/instructplay.db |
 | AGENT_DELAY_MS        | INSTRUCTPLAY_AGENT_DELAY_MS       | 700 (pause before the agent's move shows) |
 | MESSAGE_QUEUE         | INSTRUCTPLAY_MESSAGE_QUEUE        | none (a Redis URL for several processes)  |
+| MESSAGE_QUEUE_CHANNEL | INSTRUCTPLAY_MESSAGE_QUEUE_CHANNEL| flask-socketio (processes of one site share it) |
 | PRIOR_BACKEND         | INSTRUCTPLAY_PRIOR_BACKEND        | table (or conventions, lm)                |
 | PRIOR_TABLE_P         | INSTRUCTPLAY_PRIOR_TABLE_P        | 0.9 (the table prior's p)                 |
 | LM_MODEL              | INSTRUCTPLAY_LM_MODEL             | none (a local causal-LM path for `lm`)    |
@@ -35,6 +36,7 @@ DEFAULTS: dict[str, object] = {
     "DATABASE_URL": f"sqlite:///{INSTANCE_DIR / 'instructplay.db'}",
     "AGENT_DELAY_MS": 700,
     "MESSAGE_QUEUE": None,
+    "MESSAGE_QUEUE_CHANNEL": "flask-socketio",
     "PRIOR_BACKEND": "table",
     "PRIOR_TABLE_P": 0.9,
     "LM_MODEL": None,
