@@ -356,3 +356,43 @@ def test_discards_are_a_thermometer_per_card():
     game.discard_pile = [card_code(Y, 0), card_code(Y, 0), card_code(B, 4)]
     discards = encode(game, 0)[section_offsets(2)["discards"]:][:50]
     assert discards[10:13].tolist() == [1, 1, 0] and discards[49] == 1 and discards.sum() == 3
+
+
+# ---------------------------------------------------------------- gymnasium environment
+
+
+def test_gym_env_plays_a_game_turn_by_turn_with_masks_and_seeding():
+    import gymnasium
+
+    from agents.envs.hanabi import gym_env
+
+    env = gymnasium.make(gym_env.ENV_ID, num_players=2, render_mode="ansi")
+    obs, info = env.reset(seed=42)
+    again, _ = env.reset(seed=42)
+    assert np.array_equal(obs["observation"], again["observation"])
+    assert obs["observation"].shape == (658,) and obs["action_mask"].shape == (20,)
+    assert env.observation_space.contains(obs)
+    assert info["current_player"] == 0 and obs["action_mask"][:5].sum() == 0  # no discard at 8 tokens
+    rng, total, players = random.Random(0), 0.0, []
+    terminated = False
+    while not terminated:
+        players.append(info["current_player"])
+        game = env.unwrapped.game
+        assert np.array_equal(obs["observation"], encode(game, game.current_player))
+        obs, reward, terminated, truncated, info = env.step(rng.choice(np.flatnonzero(obs["action_mask"]).tolist()))
+        total += reward
+        assert not truncated and env.observation_space.contains(obs)
+    assert players == [t % 2 for t in range(len(players))]
+    assert total == info["score"] and obs["action_mask"].sum() == 0
+    assert "Your hand" in env.render()
+
+
+def test_gym_env_deals_an_explicit_deck_and_refuses_illegal_moves():
+    from agents.envs.hanabi.gym_env import HanabiEnv
+
+    deck = HanabiGame(2, seed=9).deck_order
+    env = HanabiEnv(2)
+    env.reset(options={"deck": deck})
+    assert env.game.deck_order == deck
+    with pytest.raises(ValueError, match="not legal"):
+        env.step(0)
