@@ -126,7 +126,8 @@ class RoomService:
         prior and Bob, and the agent's turn."""
         if room.table is None:
             self.start_task(self.instruct, room, PAPER_INSTRUCTION, "system", room.id, None)
-        elif not room.bob_ready.is_set():
+        elif room.bob is None:
+            room.bob_ready.clear()  # a failed training left it set; the retry sets it again
             self.start_task(self.prepare_bob, room)
         with room.lock:
             if room.game.to_act == "agent" and not room.agent_busy:
@@ -134,10 +135,12 @@ class RoomService:
                 self.start_task(self.agent_turn, room, room.game.step)
 
     def leave(self, sid: str) -> None:
+        """Forget a closed connection; a finished game nobody watches leaves memory (it stays stored)."""
         with self._rooms_lock:
-            rooms = list(self.rooms.values())
-        for room in rooms:
-            room.sids.discard(sid)
+            for room in list(self.rooms.values()):
+                room.sids.discard(sid)
+                if not room.sids and room.game.over:
+                    del self.rooms[room.id]
 
     # --- the person's messages ---
 
@@ -212,7 +215,7 @@ class RoomService:
         """Load or train the Bob for the room's current prior, reporting progress as agent_status."""
         with room.lock:
             table, key = room.table, room.bob_key
-        if table is None or room.bob_ready.is_set():
+        if table is None or room.bob is not None:
             return
         last = [0.0]
 
@@ -229,6 +232,9 @@ class RoomService:
             bob = self.bobs.get(table, room.partner.lam, progress)
         except Exception as e:
             log.exception("training Bob %s for game %s failed", key, room.id)
+            with room.lock:
+                if room.bob_key == key:
+                    room.bob_ready.set()  # wake a waiting agent turn: it finds no Bob and says so
             self.emit("agent_status", {"game_id": room.id, "status": "failed", "progress": 0.0,
                                        "message": f"your partner could not be trained ({e}); "
                                                   f"start a new game or send another instruction"}, to=room.id)
@@ -257,6 +263,10 @@ class RoomService:
         with room.lock:
             bob, table, backend, game = room.bob, room.table, room.backend, room.game
         if game.step != step or game.to_act != "agent":
+            return
+        if bob is None:
+            self._error(room.id, "internal", "your partner could not be trained; send another instruction, "
+                                             "or resume to try again", "move", None)
             return
         prev, said = game.bob_context()
         started = time.perf_counter()

@@ -380,3 +380,24 @@ def test_http_routes_serve_the_client_and_the_partners(app):
     assert {p["id"]: p["lambda"] for p in partners} == {"instructq": 0.25, "vanilla-q": 0.0}
     assert all(p["name"] and p["description"] for p in partners)
     assert http.get("/api/partners?game=chess").status_code == 404
+
+
+def test_a_failed_training_is_reported_and_retried_on_resume(tmp_path):
+    attempts = []
+
+    def factory(table, lam, seed, progress):
+        attempts.append(seed)
+        if len(attempts) == 1:
+            raise RuntimeError("out of memory")
+        return IntuitiveBob()
+
+    app = make_app(f"sqlite:///{tmp_path / 'f.db'}", tmp_path, factory)
+    inbox = connect(app)
+    started, _ = start(inbox)
+    failed = inbox.wait("agent_status", lambda m: m["status"] == "failed")
+    assert "out of memory" in failed["message"]
+    inbox.client.emit("move", {"game_id": started["game_id"], "move": {"say": 1}})
+    assert "could not be trained" in inbox.wait("error")["message"]
+    inbox.client.emit("resume", {"game_id": started["game_id"], "token": started["resume_token"]})
+    assert inbox.wait("agent_move")["move"] == {"select": 1}
+    assert len(attempts) == 2
