@@ -1,0 +1,167 @@
+"""`instructplay train hanabi`: clone a rule-based bot, then train with instructPPO (or vanilla PPO), resumably.
+
+    instructplay train hanabi --algo bc  --instruction color --out runs/hanabi/color-bc
+    instructplay train hanabi --algo ppo --instruction color --init runs/hanabi/color-bc/latest.pt \\
+        --out runs/hanabi/color --steps 5000000 --minutes 100
+    instructplay train hanabi --algo ppo --instruction color --out runs/hanabi/color --resume   # go on
+
+A run writes into --out: latest.pt (the checkpoint, also the agent the server and `evaluate` load),
+log.jsonl (one row per evaluation: steps, wall time, self-play score, played-card knowledge, lam,
+losses) and progress.png (that log as a plot). It checkpoints every --checkpoint-minutes and when it
+stops, so a stopped run loses little and `--resume` carries on from the same step count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--algo", choices=["bc", "ppo"], default="ppo",
+                        help="bc: clone the rule-based bot of the instruction; ppo: instructPPO (vanilla with --instruction none)")
+    parser.add_argument("--instruction", choices=["color", "rank", "none"], default="color")
+    parser.add_argument("--out", required=True, help="run directory (checkpoint, log, plot)")
+    parser.add_argument("--init", default=None, help="checkpoint to start PPO from, e.g. a bc run's latest.pt")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    parser.add_argument("--steps", type=int, default=2_000_000, help="PPO: total environment steps of the agent")
+    parser.add_argument("--minutes", type=float, default=110.0, help="stop (with a checkpoint) after this long")
+    parser.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    parser.add_argument("--eval-games", type=int, default=200, help="self-play games per logged evaluation")
+    parser.add_argument("--bc-games", type=int, default=4000, help="bc: games per round")
+    parser.add_argument("--bc-rounds", type=int, default=5, help="bc: rounds (the first is the bot's own play)")
+    parser.add_argument("--num-envs", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    if args.algo == "bc":
+        return _run_bc(args)
+    return _run_ppo(args)
+
+
+def _hardware() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, torch threads set by --threads"
+
+
+def _run_bc(args) -> int:
+    from agents.learn.hanabi_bc import BCArgs, clone
+
+    if args.instruction == "none":
+        print("instructplay: --algo bc clones a convention bot; pick --instruction color or rank")
+        return 2
+    import torch
+
+    bc = BCArgs(instruction=args.instruction, games_per_round=args.bc_games, rounds=args.bc_rounds, seed=args.seed)
+    start = time.time()
+    net = clone(bc, log=print)
+    meta = {"name": f"{args.instruction}-bc", "instruction": args.instruction, "algo": "bc",
+            "init": f"clone of rulebot:{args.instruction}", "bc": vars(bc), "wall_s": round(time.time() - start),
+            "hardware": _hardware()}
+    torch.save(net.checkpoint(step=0, meta=meta), os.path.join(args.out, "latest.pt"))
+    _evaluate_and_log(args, net, meta, step=0, wall=time.time() - start, extra={})
+    print(f"saved {os.path.join(args.out, 'latest.pt')}")
+    return 0
+
+
+def _run_ppo(args) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from agents.learn.hanabi_net import PolicyNet
+    from agents.learn.hanabi_ppo import PPOArgs, load, new_state, save, train
+
+    path = os.path.join(args.out, "latest.pt")
+    ppo = PPOArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed)
+    if args.resume:
+        if not os.path.exists(path):
+            print(f"instructplay: nothing to resume in {args.out}; start without --resume")
+            return 2
+        state = load(path, ppo)
+        meta = torch.load(path, map_location="cpu", weights_only=True).get("meta", {})
+    else:
+        init = torch.load(args.init, map_location="cpu", weights_only=True) if args.init else None
+        state = new_state(ppo, PolicyNet.from_checkpoint(init) if init else PolicyNet())
+        meta = {"init": (init or {}).get("meta", {}).get("init", "random") if init else "random",
+                "init_checkpoint": args.init}
+    name = {"none": "vanilla"}.get(args.instruction, args.instruction)
+    meta.update({"name": name, "instruction": None if args.instruction == "none" else args.instruction,
+                 "algo": "ppo" if args.instruction == "none" else "instructPPO", "beta": ppo.beta,
+                 "lam_schedule": f"{ppo.lam} -> {ppo.lam_min} in {ppo.anneal_steps} steps over "
+                                 f"{ppo.anneal_frac:.0%} of {ppo.total_steps} steps" if args.instruction != "none" else "0",
+                 "play_lambda": 0.0, "hardware": _hardware()})
+    deadline = time.time() + args.minutes * 60
+    next_checkpoint = time.time() + args.checkpoint_minutes * 60
+    bar = tqdm(total=ppo.total_steps, initial=state.step, unit="step", unit_scale=True)
+    latest: dict = {}
+
+    def on_update(state, stats):
+        nonlocal next_checkpoint
+        bar.update(ppo.batch_size)
+        bar.set_postfix(score=f"{stats['train_score']:.2f}", lam=f"{stats['lam']:.3f}", sps=f"{stats['steps_per_s']:.0f}")
+        latest.update(stats)
+        if time.time() >= next_checkpoint:
+            _checkpoint(args, ppo, state, meta, latest, path, save)
+            next_checkpoint = time.time() + args.checkpoint_minutes * 60
+
+    until = ppo.total_steps
+    while state.step < until and time.time() < deadline:
+        chunk = min(until, state.step + 50 * ppo.batch_size)
+        train(ppo, state, chunk, on_update=on_update)
+    bar.close()
+    _checkpoint(args, ppo, state, meta, latest, path, save)
+    print(f"saved {path} at {state.step} steps ({state.wall / 60:.1f} min of training in all)")
+    return 0
+
+
+def _checkpoint(args, ppo, state, meta, stats, path, save) -> None:
+    meta.update({"steps": state.step, "wall_s": round(state.wall)})
+    save(path, ppo, state, meta)
+    row = _evaluate_and_log(args, state.net, meta, state.step, state.wall, stats)
+    state.log.append(row)
+    save(path, ppo, state, meta)
+
+
+def _evaluate_and_log(args, net, meta, step, wall, extra) -> dict:
+    from agents.hanabi_policy import HanabiAgent
+    from agents.learn.hanabi_eval import self_play
+
+    report = self_play(HanabiAgent(net, meta["name"], meta.get("instruction")), args.eval_games, seed=10_000)
+    row = {"step": step, "wall_s": round(wall), **report.summary(),
+           **{k: round(v, 4) for k, v in extra.items() if isinstance(v, float)}}
+    with open(os.path.join(args.out, "log.jsonl"), "a") as f:
+        f.write(json.dumps(row) + "\n")
+    plot_log(os.path.join(args.out, "log.jsonl"), os.path.join(args.out, "progress.png"))
+    print(f"step {step}: self-play {row['mean']:.2f} ± {row['sem']:.2f}, knowledge {row['played_card_knowledge']}")
+    return row
+
+
+def plot_log(log_path: str, png_path: str) -> None:
+    """Self-play score and played-card knowledge against environment steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(log_path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    steps = [r["step"] for r in rows]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    top.errorbar(steps, [r["mean"] for r in rows], yerr=[r["sem"] for r in rows], marker="o")
+    top.set_ylabel("self-play score")
+    for cls in ("color", "rank", "both", "none"):
+        bottom.plot(steps, [r["played_card_knowledge"][cls] for r in rows], marker=".", label=cls)
+    bottom.set_ylabel("fraction of plays")
+    bottom.set_xlabel("environment steps")
+    bottom.legend(title="card knowledge at play")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,96 @@
+"""The small torch network behind every trained Hanabi agent, and the paper's prior read off an observation.
+
+- `PolicyNet`: an MLP on HLE's 658-number canonical observation (2 players) with two heads, 20 move
+  logits (HLE uids, illegal ones masked to -inf) and a state value. PPO uses both heads; Q-learning
+  reads the logit head as Q-values. Kept nanoGPT-small: about 0.25M parameters.
+- `paper_prior_logits`: the paper's colour / rank prior L (instructrl.md 4.3) as 0/1 logits over the 20
+  moves, computed from the last-action section of the observation. After a partner's colour hint
+  touching slots S, L = 1 exactly for Play(i), i in S; after any other last move (or none), L = 1
+  exactly for the five colour hints. The rank prior is the same with rank. The paper's
+  LM-generated prior equals this rule on all 6420 (history, move) pairs, so no LM is needed here.
+- `prior_log_probs`: log softmax over legal moves of beta * L, the target of instructPPO's KL term.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from agents.envs.hanabi.encoding import encoding_size, section_offsets
+
+NUM_MOVES = 20
+OBS_SIZE = encoding_size(2)
+_LAST = section_offsets(2)["last_action"]
+# The last-action section (2 players): acting player 2, move type 4 (play, discard, colour, rank),
+# target 2, colour 5, rank 5, touched slots 5, ...
+COLOR_HINT_BIT, RANK_HINT_BIT = _LAST + 2 + 2, _LAST + 2 + 3
+TOUCHED = slice(_LAST + 2 + 4 + 2 + 5 + 5, _LAST + 2 + 4 + 2 + 5 + 5 + 5)
+PLAY_UIDS = slice(5, 10)
+HINT_UIDS = {"color": slice(10, 15), "rank": slice(15, 20)}
+INSTRUCTIONS = ("color", "rank")
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    obs_size: int = OBS_SIZE
+    hidden: int = 256
+    layers: int = 2
+    num_moves: int = NUM_MOVES
+
+
+class PolicyNet(nn.Module):
+    """MLP trunk, a move-logit head and a value head."""
+
+    def __init__(self, config: NetConfig = NetConfig()):
+        super().__init__()
+        self.config = config
+        sizes = [config.obs_size] + [config.hidden] * config.layers
+        self.trunk = nn.Sequential(*[m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.ReLU())])
+        self.logits_head = nn.Linear(config.hidden, config.num_moves)
+        self.value_head = nn.Linear(config.hidden, 1)
+
+    def forward(self, obs: torch.Tensor, legal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(masked logits [B, 20] with -inf on illegal moves, value [B])."""
+        h = self.trunk(obs)
+        logits = self.logits_head(h).masked_fill(~legal, float("-inf"))
+        return logits, self.value_head(h).squeeze(-1)
+
+    def checkpoint(self, **extra) -> dict:
+        return {"config": asdict(self.config), "model": self.state_dict(), **extra}
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict) -> "PolicyNet":
+        net = cls(NetConfig(**ckpt["config"]))
+        net.load_state_dict(ckpt["model"])
+        return net
+
+
+def paper_prior_logits(obs: torch.Tensor, instruction: str) -> torch.Tensor:
+    """The paper's 0/1 prior logits L [B, 20] for "play `instruction`-hinted cards, else hint `instruction`"."""
+    if instruction not in INSTRUCTIONS:
+        raise ValueError(f"instruction must be one of {INSTRUCTIONS}, got {instruction!r}")
+    bit = COLOR_HINT_BIT if instruction == "color" else RANK_HINT_BIT
+    was_hinted = obs[:, bit] > 0.5
+    logits = torch.zeros(obs.shape[0], NUM_MOVES, dtype=obs.dtype, device=obs.device)
+    logits[:, PLAY_UIDS] = obs[:, TOUCHED] * was_hinted.unsqueeze(1)
+    logits[:, HINT_UIDS[instruction]] = (~was_hinted).unsqueeze(1).to(obs.dtype)
+    return logits
+
+
+def prior_log_probs(prior_logits: torch.Tensor, legal: torch.Tensor, beta: float) -> torch.Tensor:
+    """log softmax over legal moves of beta * L (-inf on illegal moves)."""
+    return torch.log_softmax((beta * prior_logits).masked_fill(~legal, float("-inf")), dim=-1)
+
+
+def masked_kl(log_pi: torch.Tensor, log_prior: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+    """KL(pi || prior) per row over legal moves (illegal entries, -inf in both, are left out, gradients too)."""
+    log_pi, log_prior = log_pi.masked_fill(~legal, 0.0), log_prior.masked_fill(~legal, 0.0)
+    return (log_pi.exp() * (log_pi - log_prior) * legal).sum(-1)
+
+
+def masked_entropy(log_pi: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+    """Entropy of pi per row over legal moves."""
+    log_pi = log_pi.masked_fill(~legal, 0.0)
+    return -(log_pi.exp() * log_pi * legal).sum(-1)

@@ -1,0 +1,196 @@
+"""The learning pieces for Hanabi: the paper's prior, the KL and PPO terms, the rule bots, the metrics."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from agents.envs.hanabi.encoding import encode
+from agents.envs.hanabi.rules import HanabiGame, standard_deck
+from agents.learn.hanabi_eval import Report, play_knowledge, self_play
+from agents.learn.hanabi_net import (
+    PolicyNet,
+    masked_entropy,
+    masked_kl,
+    paper_prior_logits,
+    prior_log_probs,
+)
+from agents.learn.hanabi_ppo import PPOArgs, advantages
+from agents.learn.hanabi_rulebots import ConventionBot, known_class, possible_cards
+
+R, Y, G, W, B = range(5)
+
+
+def deck_starting_with(cards):
+    """A legal 50-card deck whose first cards are `cards` ((colour, rank), rank 0 = a 1)."""
+    rest = standard_deck()
+    for card in cards:
+        rest.remove(card)
+    return list(cards) + rest
+
+
+# player 0 holds Y1 Y2 G1 G2 W1, player 1 holds R1 B2 R3 W2 B1
+DEAL = [(Y, 0), (Y, 1), (G, 0), (G, 1), (W, 0), (R, 0), (B, 1), (R, 2), (W, 1), (B, 0)]
+
+
+def game_after(*uids):
+    game = HanabiGame(deck=deck_starting_with(DEAL))
+    for uid in uids:
+        game.step(uid)
+    return game
+
+
+def prior_of(game, instruction):
+    obs = torch.from_numpy(encode(game, game.current_player))[None]
+    return paper_prior_logits(obs, instruction)[0]
+
+
+def ones(logits):
+    return torch.nonzero(logits).flatten().tolist()
+
+
+# ---------------------------------------------------------------- the paper's prior L
+
+
+def test_colour_prior_after_a_colour_hint_is_play_the_touched_cards():
+    game = game_after(10)  # player 0 hints red: player 1's slots 0 and 2
+    assert ones(prior_of(game, "color")) == [5, 7]
+
+
+def test_colour_prior_after_anything_else_is_hint_colour():
+    assert ones(prior_of(HanabiGame(seed=3), "color")) == [10, 11, 12, 13, 14]  # no move yet
+    assert ones(prior_of(game_after(15), "color")) == [10, 11, 12, 13, 14]  # a rank hint
+    assert ones(prior_of(game_after(10, 2), "color")) == [10, 11, 12, 13, 14]  # a discard
+
+
+def test_rank_prior_is_the_mirror_image():
+    assert ones(prior_of(game_after(15), "rank")) == [5, 9]  # the 1s: slots 0 and 4
+    assert ones(prior_of(game_after(10), "rank")) == [15, 16, 17, 18, 19]
+
+
+def test_prior_rejects_an_unknown_instruction():
+    with pytest.raises(ValueError, match="instruction"):
+        paper_prior_logits(torch.zeros(1, 658), "suit")
+
+
+def test_prior_log_probs_put_e_to_the_beta_more_mass_on_allowed_moves():
+    legal = torch.tensor([[True, True, True, False]])
+    logp = prior_log_probs(torch.tensor([[1.0, 0.0, 0.0, 1.0]]), legal, beta=2.0)
+    assert math.isclose(logp[0, 0].exp() / logp[0, 1].exp(), math.e ** 2, rel_tol=1e-5)
+    assert logp[0, 3] == float("-inf")
+    assert math.isclose(logp[0, :3].exp().sum().item(), 1.0, rel_tol=1e-6)
+
+
+# ---------------------------------------------------------------- KL, entropy, advantages
+
+
+def test_masked_kl_matches_the_formula_and_has_finite_gradients():
+    legal = torch.tensor([[True, False, True, True]])
+    logits = torch.tensor([[0.5, 0.0, -1.0, 2.0]], requires_grad=True)
+    log_pi = torch.log_softmax(logits.masked_fill(~legal, float("-inf")), -1)
+    log_q = prior_log_probs(torch.tensor([[1.0, 1.0, 0.0, 0.0]]), legal, beta=1.0)
+    kl = masked_kl(log_pi, log_q, legal)
+    p, q = log_pi.exp()[0, [0, 2, 3]], log_q.exp()[0, [0, 2, 3]]
+    assert math.isclose(kl.item(), (p * (p / q).log()).sum().item(), rel_tol=1e-5)
+    kl.sum().backward()
+    assert torch.isfinite(logits.grad).all()
+    assert masked_kl(log_q, log_q, legal).abs().item() < 1e-6
+
+
+def test_masked_entropy_of_a_uniform_policy_is_log_of_the_legal_count():
+    legal = torch.tensor([[True, True, False, True]])
+    log_pi = torch.log_softmax(torch.zeros(1, 4).masked_fill(~legal, float("-inf")), -1)
+    assert math.isclose(masked_entropy(log_pi, legal).item(), math.log(3), rel_tol=1e-6)
+
+
+def test_advantages_do_not_bootstrap_across_the_end_of_a_game():
+    args = PPOArgs(num_envs=1, num_steps=2, gamma=0.5, gae_lambda=0.0)
+    buf = {"reward": torch.tensor([[1.0], [0.0]]), "done": torch.tensor([[1.0], [0.0]]),
+           "value": torch.tensor([[0.25], [2.0]])}
+    adv, ret = advantages(args, buf, next_value=torch.tensor([4.0]))
+    assert adv[0, 0].item() == pytest.approx(1.0 - 0.25)  # game over: no 0.5 * V(next deal)
+    assert adv[1, 0].item() == pytest.approx(0.5 * 4.0 - 2.0)
+    assert ret[1, 0].item() == pytest.approx(2.0)
+
+
+def test_lambda_anneals_linearly_to_its_floor_and_vanilla_is_zero():
+    args = PPOArgs(total_steps=1000, lam=0.05, lam_min=0.01, anneal_steps=4, anneal_frac=0.4)
+    assert [round(args.lam_at(s), 3) for s in (0, 99, 100, 250, 400, 999)] == [0.05, 0.05, 0.04, 0.03, 0.01, 0.01]
+    assert PPOArgs(instruction="none").lam_at(0) == 0.0
+
+
+# ---------------------------------------------------------------- rule bots and deduction
+
+
+def test_colour_bot_plays_the_newest_card_a_colour_hint_touched():
+    game = game_after(10)  # red touches player 1's slots 0 and 2
+    assert ConventionBot("color").decide(game) == (7, "follow")
+
+
+def test_colour_bot_hints_a_colour_whose_newest_card_is_playable():
+    # player 1's reds: R1 (slot 0) and R3 (slot 2) -> red's focus is R3, not playable; blue's newest is B1
+    uid, rule = ConventionBot("color").decide(game_after())
+    assert (uid, rule) == (14, "hint")
+
+
+def test_rank_bot_plays_the_newest_card_a_rank_hint_touched():
+    assert ConventionBot("rank").decide(game_after(15)) == (9, "follow")
+
+
+def test_deduction_uses_hints_and_card_counts():
+    game = game_after(10, 15)  # player 0 is told: slots 0 and 4 are 1s; player 1 has R1 (visible to player 0)
+    assert known_class(possible_cards(game, 0, 0)) == "rank"
+    assert play_knowledge(game, 5) == "rank"
+    assert known_class([R * 5 + 0]) == "both"
+    assert known_class([R * 5 + 0, R * 5 + 2]) == "color"
+    assert known_class([R * 5 + 0, Y * 5 + 2]) == "none"
+    assert play_knowledge(game, 0) is None  # a discard is not a play
+
+
+@pytest.mark.parametrize("instruction, own_class", [("color", "color"), ("rank", "rank")])
+def test_convention_bots_score_well_and_play_the_cards_their_convention_names(instruction, own_class):
+    report = self_play(BotAgent(instruction), num_games=30, seed=5)
+    assert report.mean > 17 and report.bomb_rate < 0.1
+    fractions = report.knowledge_fractions()
+    assert fractions[own_class] > 0.5 and max(fractions, key=fractions.get) == own_class
+
+
+class BotAgent:
+    def __init__(self, instruction):
+        self.bot, self.name = ConventionBot(instruction), instruction
+
+    def act_many(self, games):
+        return [self.bot.act(g) for g in games]
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_report_statistics():
+    report = Report(scores=[25, 0, 20, 15], bombs=1)
+    assert report.mean == 15
+    assert report.sem == pytest.approx(np.std([25, 0, 20, 15], ddof=1) / 2)
+    assert report.perfect_rate == 0.25 and report.bomb_rate == 0.25
+    report.action_counts[12, 5] = 3
+    report.action_counts[12, 6] = 1
+    assert report.conditional_matrix()[12, 5] == 0.75 and report.conditional_matrix()[0].sum() == 0
+
+
+def test_self_play_counts_every_move_pair_and_every_play():
+    report = self_play(BotAgent("color"), num_games=3, seed=11)
+    assert report.games == 3
+    assert sum(report.knowledge.values()) == report.action_counts[:, 5:10].sum() + _first_move_plays(3, 11)
+
+
+def _first_move_plays(num_games, seed):
+    bot = ConventionBot("color")
+    return sum(5 <= bot.act(HanabiGame(seed=seed + i)) < 10 for i in range(num_games))
+
+
+def test_policy_net_masks_illegal_moves():
+    net = PolicyNet()
+    legal = torch.zeros(2, 20, dtype=torch.bool)
+    legal[:, 3] = True
+    logits, value = net(torch.zeros(2, 658), legal)
+    assert logits.argmax(-1).tolist() == [3, 3] and value.shape == (2,)
