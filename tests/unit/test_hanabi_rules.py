@@ -78,6 +78,14 @@ def test_deal_fills_player_zero_first_from_an_explicit_deck():
     assert game.current_player == 0
 
 
+def test_a_game_is_rebuilt_from_its_deck_and_moves():
+    game, rng = HanabiGame(4, seed=6), random.Random(6)
+    while not game.is_over():
+        game.step(rng.choice(game.legal_moves()))
+    rebuilt = HanabiGame.from_moves(4, game.deck_order, [item.uid for item in game.history])
+    assert str(rebuilt) == str(game) and rebuilt.history == game.history and rebuilt.is_over()
+
+
 def test_a_deck_that_is_not_the_standard_fifty_cards_is_refused():
     with pytest.raises(ValueError, match="50 standard Hanabi cards"):
         HanabiGame(2, deck=[(0, 0)] * 50)

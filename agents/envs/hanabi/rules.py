@@ -255,6 +255,14 @@ class HanabiGame:
             for _ in range(self.hand_size):
                 self._draw(player)
 
+    @classmethod
+    def from_moves(cls, num_players: int, deck: list[tuple[int, int]], uids: list[int]) -> "HanabiGame":
+        """Rebuild a game from its deck order and its move uids (what the event log stores)."""
+        game = cls(num_players, deck=deck)
+        for uid in uids:
+            game.step(uid)
+        return game
+
     @staticmethod
     def _make_deck(seed: int | None, deck: list[tuple[int, int]] | None) -> list[int]:
         if deck is None:
