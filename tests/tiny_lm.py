@@ -43,7 +43,8 @@ def _corpus() -> list[str]:
             f"to my partner?\n\nAnswer: No. My partner played their card at position {pos}. Should I "
             f"discard my card at position {pos}? Answer: No. Should I hint color to my partner? Answer: Yes"
         )
-    lines += [f"My partner told me that the rank of my cards at position A, B and {p} is {r}" for p in "CDE" for r in "12345"]
+    lines += [f"My partner told me that the rank of my cards at position A, B and {p} is {r}"
+              for p in "CDE" for r in "12345"]
     return lines * 4
 
 

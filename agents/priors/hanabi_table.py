@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from agents.priors.base import log_softmax
 from agents.priors.cache import PriorCache
-from agents.priors.lm import HANABI_TEMPLATE, CausalLMPrior
+
+if TYPE_CHECKING:  # lm imports torch; this module's constants and table lookups do not need it
+    from agents.priors.lm import CausalLMPrior
 
 HANABI_COLOR_INSTRUCTION = (
     "If my partner tells me the 'color' of some of my cards, I should play those specific cards. If my partner "
@@ -77,4 +79,4 @@ def hanabi_prior_table(prior: CausalLMPrior, instruction: str, cache: PriorCache
 def table_key(prior: CausalLMPrior, instruction: str, histories: Sequence[str], actions: Sequence[str]) -> tuple:
     """(kind, model, template, instruction, mode, digest of the texts): what the table depends on."""
     texts = hashlib.sha256(json.dumps([list(histories), list(actions)]).encode()).hexdigest()
-    return ("hanabi-table", prior.model_id, HANABI_TEMPLATE, instruction, prior.hanabi_mode, texts)
+    return ("hanabi-table", prior.model_id, prior.hanabi_template, instruction, prior.hanabi_mode, texts)

@@ -39,12 +39,14 @@ import re
 from typing import Sequence
 
 import numpy as np
+import torch
 
 from agents.priors.base import Prior, check_game, log_softmax
 from agents.priors.cache import PriorCache
 
 SAY_SELECT_SUFFIX = "So I should select"
-HANABI_TEMPLATE = "Instruction: {instruction}\n\nPreviously: {prev_action}.\n\nQuestion: Should I{curr_action}?\n\nAnswer:"
+HANABI_TEMPLATE = ("Instruction: {instruction}\n\nPreviously: {prev_action}.\n\n"
+                   "Question: Should I{curr_action}?\n\nAnswer:")
 HANABI_MODES = ("binary", "graded")
 _PARTNER_SAID = re.compile(r"My partner selected (\d+)\.")
 
@@ -76,6 +78,8 @@ def _common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
 
 class CausalLMPrior(Prior):
     """The paper's LM-scored prior for Say-Select and Hanabi, with shared-prefix KV caching."""
+
+    hanabi_template = HANABI_TEMPLATE
 
     def __init__(self, model_name_or_path: str | os.PathLike, device: str = "cpu", dtype=None,
                  hanabi_mode: str = "binary", cache: PriorCache | None = None, batch_size: int = 64,
@@ -132,7 +136,7 @@ class CausalLMPrior(Prior):
             batch = missing[start:start + self.batch_size]
             prefixes, targets = zip(*(self._say_select_targets(p, actions) for p in batch))
             log_probs = self._next_token_log_probs(prefixes)
-            self.cache.put_many(((self.model_id, "say-select", p, *actions), row[list(t)].numpy())
+            self.cache.put_many(((self.model_id, "say-select", p, *actions), row[list(t)].double().numpy())
                                 for p, row, t in zip(batch, log_probs, targets))
         return np.stack([self.cache.get(k) for k in keys])
 
@@ -180,8 +184,6 @@ class CausalLMPrior(Prior):
 
     def _yes_no(self, log_probs) -> np.ndarray:
         """Rows of next-token log-probabilities -> [rows, 2] of (log P(Yes), log P(No))."""
-        import torch
-
         yes, no = self._answer_token_ids()
         return torch.stack([torch.logsumexp(log_probs[:, yes], dim=1),
                             torch.logsumexp(log_probs[:, no], dim=1)], dim=1).numpy().astype(np.float64)
@@ -205,19 +207,16 @@ class CausalLMPrior(Prior):
 
     def _full_pass_log_probs(self, sequence: Sequence[int], position: int):
         """Log-softmax over the vocabulary after token `position`, from one unpadded forward pass."""
-        import torch
-
         with torch.inference_mode():
             logits = self.model(input_ids=torch.tensor([sequence], device=self.device)).logits
         return torch.log_softmax(logits[0, position].float(), dim=-1).cpu()
 
     def _next_token_log_probs(self, sequences: Sequence[Sequence[int]]):
         """Log-softmax over the vocabulary after the last token of each sequence: one right-padded batch."""
-        import torch
-
         ids, mask, lengths = self._pad(sequences)
         with torch.inference_mode():
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask.shape, 0, self.device)).logits
+            positions = _positions(mask.shape, 0, self.device)
+            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
         last = logits[torch.arange(len(sequences)), lengths - 1]
         return torch.log_softmax(last.float(), dim=-1).cpu()
 
@@ -228,8 +227,6 @@ class CausalLMPrior(Prior):
         keys and values are copied once per sequence of the group, and the remainders run as a second batch
         on top of them.
         """
-        import torch
-
         cut = [_common_prefix_length(g) for g in groups]
         if min(cut) == 0:
             raise ValueError("every group of prompts must share at least one leading token")
@@ -237,19 +234,17 @@ class CausalLMPrior(Prior):
         rows = torch.tensor([i for i, g in enumerate(groups) for _ in g], device=self.device)
         rest_ids, rest_mask, rest_len = self._pad([s[n:] for g, n in zip(groups, cut) for s in g])
         with torch.inference_mode():
-            cache = self.model(input_ids=prefix_ids, attention_mask=prefix_mask,
-                               position_ids=_positions(prefix_mask.shape, 0, self.device), use_cache=True).past_key_values
+            cache = self.model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True,
+                               position_ids=_positions(prefix_mask.shape, 0, self.device)).past_key_values
             cache.reorder_cache(rows)  # one copy of each group's keys/values per sequence (index_select)
-            logits = self.model(input_ids=rest_ids, attention_mask=torch.cat([prefix_mask[rows], rest_mask], dim=1),
-                                position_ids=_positions(rest_mask.shape, prefix_len[rows], self.device),
-                                past_key_values=cache, use_cache=True).logits
+            logits = self.model(input_ids=rest_ids, past_key_values=cache, use_cache=True,
+                                attention_mask=torch.cat([prefix_mask[rows], rest_mask], dim=1),
+                                position_ids=_positions(rest_mask.shape, prefix_len[rows], self.device)).logits
         last = logits[torch.arange(len(rows)), rest_len - 1]
         return torch.log_softmax(last.float(), dim=-1).cpu()
 
     def _pad(self, sequences: Sequence[Sequence[int]]):
         """Right-pad token lists into (ids, attention mask, lengths) tensors on the model's device."""
-        import torch
-
         lengths = torch.tensor([len(s) for s in sequences])
         ids = torch.zeros(len(sequences), int(lengths.max()), dtype=torch.long)
         for i, s in enumerate(sequences):
@@ -260,8 +255,6 @@ class CausalLMPrior(Prior):
 
 def _positions(shape, offset, device):
     """Position ids for a right-padded batch whose rows start at `offset` (an int or a per-row tensor)."""
-    import torch
-
     rows, width = shape
     base = torch.arange(width, device=device)[None, :]
     return (base + (offset[:, None] if torch.is_tensor(offset) else offset)).expand(rows, width)
@@ -275,7 +268,6 @@ def _progress_bar(total: int, enabled: bool):
 
 def _load(model_name: str, device: str, dtype):
     """Load tokenizer and model, in eval mode on `device`; float32 unless `dtype` says otherwise."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch_dtype = getattr(torch, dtype) if isinstance(dtype, str) and dtype != "auto" else dtype
@@ -283,7 +275,7 @@ def _load(model_name: str, device: str, dtype):
         tokenizer = AutoTokenizer.from_pretrained(model_name)
         model = AutoModelForCausalLM.from_pretrained(model_name, dtype=torch_dtype or torch.float32)
     except (OSError, ValueError) as e:
-        raise RuntimeError(f"cannot load a causal LM from {model_name!r}: {e}\nGive a local folder holding config.json, "
-                           f"the weights and the tokenizer files, or a hub name where the hub can be reached "
-                           f"(HF_HUB_OFFLINE unset).") from e
+        raise RuntimeError(f"cannot load a causal LM from {model_name!r}: {e}\nGive a local folder holding "
+                           f"config.json, the weights and the tokenizer files, or a hub name where the hub can be "
+                           f"reached (HF_HUB_OFFLINE unset).") from e
     return tokenizer, model.to(device).eval()

@@ -110,7 +110,8 @@ def test_cached_prior_computes_each_input_once(tmp_path):
     again = prior.log_probs("say-select", PAPER_INSTRUCTION, "My partner selected 3.", ACTIONS)
     assert inner.calls == 1
     np.testing.assert_array_equal(first, again)
-    np.testing.assert_allclose(first, inner.log_probs("say-select", PAPER_INSTRUCTION, "My partner selected 3.", ACTIONS))
+    direct = inner.log_probs("say-select", PAPER_INSTRUCTION, "My partner selected 3.", ACTIONS)
+    np.testing.assert_allclose(first, direct)
     prior.log_probs("say-select", PAPER_INSTRUCTION, "My partner selected 4.", ACTIONS)
     prior.log_probs("say-select", PAPER_INSTRUCTION, "My partner selected 3.", ACTIONS[:5])
     assert inner.calls == 4  # the two above, plus the direct call
