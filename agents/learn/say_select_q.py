@@ -129,11 +129,17 @@ def greedy_policy(q: np.ndarray, bob_prior_term: np.ndarray):
     alice_greedy = alice_q.argmax(-1)
     bob_greedy = (bob_q + bob_prior_term).argmax(-1)
     values = np.zeros((runs, N_OBS))
-    values[:, OBS_ALICE_ACTS:OBS_ALICE_WAITS] = np.take_along_axis(alice_q, alice_greedy[..., None], -1)[..., 0]
+    values[:, OBS_ALICE_ACTS:OBS_ALICE_WAITS] = _at(alice_q, alice_greedy)
     values[:, OBS_ALICE_WAITS:OBS_BOB_ACTS] = q[:, Q_ALICE_WAITS:Q_BOB_ACTS]
-    values[:, OBS_BOB_ACTS:OBS_BOB_WAITS] = np.take_along_axis(bob_q, bob_greedy[..., None], -1)[..., 0]
+    values[:, OBS_BOB_ACTS:OBS_BOB_WAITS] = _at(bob_q, bob_greedy)
     values[:, OBS_BOB_WAITS:OBS_TERMINAL] = q[:, Q_BOB_WAITS:]
     return alice_greedy, bob_greedy, values
+
+
+def _at(table: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """table[..., actions] per row: (R, O, A) at (R, O) -> (R, O)."""
+    rows = np.arange(actions.size) * table.shape[-1]
+    return table.reshape(-1)[rows + actions.ravel()].reshape(actions.shape)
 
 
 def bob_conventions(bob_greedy: np.ndarray) -> np.ndarray:
@@ -274,7 +280,7 @@ def learn(q: np.ndarray, adam: TabularAdam, batch: np.ndarray, values: np.ndarra
     entries = entries.ravel()
     sums = np.bincount(entries, weights=np.repeat(td, 2, axis=1).ravel(), minlength=q.size)
     counts = np.bincount(entries, weights=np.repeat(batch[:, :, VALID], 2, axis=1).ravel(), minlength=q.size)
-    touched = np.flatnonzero(counts)
+    touched = np.flatnonzero(counts > 0)
     q_flat[touched] += cfg.lr * adam.step(touched, sums[touched] / counts[touched])
 
 
