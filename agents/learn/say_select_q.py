@@ -112,8 +112,12 @@ for _k in range(1, MAX_REWARD_BALLS + 1):
 
 
 def prior_term(bob_log_prior: np.ndarray, lams: np.ndarray) -> np.ndarray:
-    """lambda * log p for R Bobs, (R, 30, 6), from (R, 6, 5, 6) tables (see `bob_prior_table`)."""
-    return lams[:, None, None] * bob_log_prior.reshape(len(lams), N_SEL * NUM_BALLS, N_BOB_ACTIONS)
+    """lambda * log p for R Bobs, (R, 30, 6), from (R, 6, 5, 6) tables (see `bob_prior_table`).
+    An action with probability 0 gets -inf (never greedy) when lambda > 0; lambda 0 ignores the prior."""
+    lams = lams[:, None, None]
+    with np.errstate(invalid="ignore"):
+        term = lams * bob_log_prior.reshape(len(lams), N_SEL * NUM_BALLS, N_BOB_ACTIONS)
+    return np.where(lams > 0, term, 0.0)
 
 
 def greedy_policy(q: np.ndarray, bob_prior_term: np.ndarray):
@@ -229,7 +233,7 @@ class TabularAdam:
         self.eps = eps
         self.m = np.zeros(size)
         self.v = np.zeros(size)
-        self.beta1_t = np.ones(size)  # beta1 ** (updates of this entry)
+        self.beta1_t = np.ones(size)  # beta1 ** t, t = this entry's updates so far
         self.beta2_t = np.ones(size)
 
     def step(self, entries: np.ndarray, grad: np.ndarray) -> np.ndarray:
@@ -347,8 +351,8 @@ def train(
     bob_log_prior = np.broadcast_to(np.asarray(bob_log_prior, dtype=float), (runs, N_SEL, NUM_BALLS, N_BOB_ACTIONS))
     if lams.shape != (runs,):
         raise ValueError(f"need one lambda per seed: {len(lams)} lambdas for {runs} seeds")
-    if not np.isfinite(bob_log_prior).all():
-        raise ValueError("the prior table has -inf or NaN entries; give every action some probability")
+    if np.isnan(bob_log_prior).any() or not np.isfinite(bob_log_prior).any(-1).all():
+        raise ValueError("the prior table has NaN entries, or an observation where every action has probability 0")
     bob_prior_term = prior_term(bob_log_prior, lams)
     rngs = [np.random.default_rng(seed) for seed in seeds]
     q = np.stack([rng.uniform(-cfg.init_scale, cfg.init_scale, N_ENTRIES) for rng in rngs])
