@@ -31,9 +31,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     engine = make_engine(app.config["DATABASE_URL"])
     migrate.upgrade(engine)
     factory = app.config.get("BOB_FACTORY") or cache_factory(app.config["BOB_CACHE_DIR"], app.config["BOB_EPISODES"])
+    interpreter = Interpreter.from_config(app.config)
     app.extensions["instructplay"] = RoomService(
         store=Store(engine),
-        interpreter=Interpreter.from_config(app.config),
+        interpreter=interpreter,
         bobs=BobProvider(factory, seed=int(app.config["BOB_SEED"])),
         emit=socketio.emit,
         start_task=socketio.start_background_task,
@@ -42,5 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bp)
     socketio.init_app(app, async_mode="threading", message_queue=app.config["MESSAGE_QUEUE"],
                       channel=app.config["MESSAGE_QUEUE_CHANNEL"], max_http_buffer_size=MAX_MESSAGE_BYTES)
+    if app.config["PRIOR_BACKEND"] != "table":
+        socketio.start_background_task(interpreter.warm)
     log.info("instructplay app ready: database %s", engine.url.render_as_string(hide_password=True))
     return app

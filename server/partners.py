@@ -74,6 +74,10 @@ class Interpreter:
                                  lm_model=config.get("LM_MODEL"))
         return cls(prior, note)
 
+    def warm(self) -> None:
+        """Load the backend's models now (seconds for the conventions parser), not on the first instruction."""
+        self.understand(PAPER_INSTRUCTION)
+
     def understand(self, text: str) -> Understanding:
         table = bob_prior_table(self.prior, text)
         if isinstance(self.prior, TablePrior):
@@ -91,18 +95,17 @@ class Interpreter:
             summary=summary, confidence=None, clarify=False, question=None, table=table)
 
     def _backend_understanding(self, text: str, table: np.ndarray) -> Understanding:
-        explain = getattr(self.prior, "interpret", None)
-        if explain is None:
-            return Understanding(self.prior.name, [], f"prior from {self.prior.name}", None, False, None, table)
-        reading = explain("say-select", text)
-        return Understanding(
-            backend=self.prior.name,
-            understood=list(reading.get("understood", [])),
-            summary=str(reading.get("summary", "")),
-            confidence=reading.get("confidence"),
-            clarify=bool(reading.get("clarify", False)),
-            question=reading.get("question"),
-            table=table)
+        reader = getattr(self.prior, "understand", None)
+        if reader is None:  # the causal LM scores actions without naming conventions
+            return Understanding(self.prior.name, [], f"the prior of {self.prior.name} for this instruction",
+                                 None, False, None, table)
+        reading = reader("say-select", text)  # the conventions backend's Understanding
+        from agents.priors.conventions import convention
+
+        understood = [{"convention": cid, "weight": round(float(w), 4),
+                       "description": convention("say-select", cid).description} for cid, w in reading.understood]
+        return Understanding(self.prior.name, understood, reading.summary, round(float(reading.confidence), 4),
+                             bool(reading.clarify), reading.question, table)
 
 
 def uniform_table() -> np.ndarray:

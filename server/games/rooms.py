@@ -192,21 +192,25 @@ class RoomService:
             return
         with room.lock:
             seq = room.next_seq
-            message = self._understanding_message(room, seq, text, understanding)
+            # An unclear instruction is stored and answered, but the partner keeps its current prior.
+            adopt = not understanding.clarify or room.table is None
+            message = {**self._understanding_message(room, seq, text, understanding), "adopted": adopt}
             stored_prior = table_json(understanding.table)
             event = NewEvent(seq=seq, turn=room.game.step, actor=actor, type="instruction", payload={
                 "text": text, "backend": understanding.backend, "understood": message["understood"],
                 "summary": understanding.summary, "confidence": understanding.confidence,
-                "clarify": understanding.clarify, "question": understanding.question, "prior": stored_prior})
+                "clarify": understanding.clarify, "question": understanding.question, "prior": stored_prior,
+                "adopted": adopt})
             record = NewInstruction(event_seq=seq, text=text, backend=understanding.backend, prior=stored_prior,
                                     understood={k: message[k] for k in ("understood", "summary", "confidence",
-                                                                         "clarify", "question")})
+                                                                         "clarify", "question", "adopted")})
             try:
                 self._append(room, [event], instruction=record)
             except ProtocolError as e:
                 self._error(reply_to, e.code, e.message, "instruction", request_id)
                 return
-            self._adopt_prior(room, understanding.table, understanding.backend, message)
+            if adopt:
+                self._adopt_prior(room, understanding.table, understanding.backend, message)
             message["request_id"] = request_id
             self.emit("understanding", message, to=room.id)
         self.prepare_bob(room)
@@ -399,11 +403,11 @@ class RoomService:
         prev, _ = room.game.bob_context()
         for e in record.events:
             p = e["payload"]
-            if e["type"] == "instruction":
+            if e["type"] == "instruction" and p.get("adopted", True):
                 table = table_from_json(p["prior"])
                 message = {"game_id": room.id, "instruction_id": e["seq"], "text": p["text"], "backend": p["backend"],
                            "understood": p["understood"], "summary": p["summary"], "confidence": p["confidence"],
-                           "clarify": p["clarify"], "question": p["question"],
+                           "clarify": p["clarify"], "question": p["question"], "adopted": True,
                            "prior": prior_rows(table, prev, p["backend"])}
                 self._adopt_prior(room, table, p["backend"], message)
             elif e["type"] == "move" and e["actor"] == "agent":

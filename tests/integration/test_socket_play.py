@@ -401,3 +401,21 @@ def test_a_failed_training_is_reported_and_retried_on_resume(tmp_path):
     inbox.client.emit("resume", {"game_id": started["game_id"], "token": started["resume_token"]})
     assert inbox.wait("agent_move")["move"] == {"select": 1}
     assert len(attempts) == 2
+
+
+def test_conventions_backend_adopts_clear_instructions_and_keeps_the_prior_on_unclear_ones(tmp_path):
+    pytest.importorskip("agents.priors.conventions.prior", reason="the conventions backend is not installed")
+    app = make_app(f"sqlite:///{tmp_path / 'c.db'}", tmp_path, PRIOR_BACKEND="conventions")
+    inbox = connect(app)
+    started, _ = start(inbox, instruction="select the number I say, and quit when I repeat your last number")
+    first = inbox.wait("understanding", timeout=120)
+    assert first["backend"] == "conventions" and first["adopted"] and not first["clarify"]
+    assert {u["convention"] for u in first["understood"]} >= {"copy-number"}
+    assert first["prior"]["rows"]["2"][1] > 0.5
+    inbox.client.emit("instruction", {"game_id": started["game_id"], "text": "blorp zzz"})
+    unclear = inbox.wait("understanding")
+    assert unclear["clarify"] and not unclear["adopted"] and unclear["question"]
+    room = app.extensions["instructplay"].rooms[started["game_id"]]
+    assert room.understanding["text"] == first["text"]
+    rows = say(inbox, started["game_id"], 2)["prior_table"]["rows"]  # Bob selected 2
+    assert rows["3"][2] > 0.5 and rows["2"][5] > 0.5  # copy a new number, quit on a repeat: still the first reading
