@@ -67,6 +67,7 @@ export function flipBall(n) {
   ball.classList.remove("flip");
   void ball.offsetWidth;
   ball.classList.add("flip");
+  ball.addEventListener("animationend", () => ball.classList.remove("flip"), { once: true });
 }
 
 export function renderScore(view, score) {

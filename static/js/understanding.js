@@ -38,20 +38,21 @@ export function renderConfirmed() {
   $("#understanding").append(h("p", { class: "small", text: "You confirmed this reading." }));
 }
 
-const STATUS_WORDS = { training: "Bob is training for this instruction.", ready: "Bob is ready.", failed: "Bob's training failed." };
-
-/** The server's words for the agent's status (first letter raised), or ours when it sent none. */
-function statusText(status) {
-  const text = status.message || STATUS_WORDS[status.status] || status.status;
-  return text.charAt(0).toUpperCase() + text.slice(1);
+/** The agent's status in the page's words; a failure keeps the server's message, which says what to do. */
+function statusText(status, pct) {
+  if (status.status === "training") return `Bob is learning to follow this instruction: ${pct}%`;
+  if (status.status === "ready") return "Bob is ready.";
+  return `Bob's training failed: ${status.message || "start a new game or send another instruction"}`;
 }
 
 export function renderAgentStatus(status) {
   const box = $("#agent-status");
   box.hidden = false;
   box.classList.toggle("failed", status.status === "failed");
-  const pct = status.status === "ready" ? 100 : Math.round((status.progress ?? 0) * 100);
-  $("#agent-status-text").textContent = statusText(status);
+  const pct = Math.round((status.progress ?? 0) * 100);
+  $("#agent-status-text").textContent = statusText(status, pct);
+  const bar = $(".progress", box);
+  bar.hidden = status.status !== "training";
+  bar.setAttribute("aria-valuenow", String(pct));
   $("#agent-progress").style.width = `${pct}%`;
-  $(".progress", box).setAttribute("aria-valuenow", String(pct));
 }

@@ -23,13 +23,13 @@ MOVE_TIMEOUT_MS = 30_000
 HISTORY_LINE = re.compile(r"^Step (\d+)\s*(?:You said (\d)\.|Bob picked ball (\d): ([+\u2212]1)|Bob quit\..*)$")
 
 
-def open_table(page: Page, url: str) -> None:
-    """From the start page, start a Say-Select game with the instructQ partner."""
+def open_table(page: Page, url: str, partner: str = "instructQ Bob", partner_id: str = "instructq") -> None:
+    """From the start page, start a Say-Select game with `partner` (its name on the page, and its id)."""
     page.goto(f"{url}/")
     page.locator("label.choice", has_text="Say-Select").click()
-    page.locator("label.choice", has_text="instructQ Bob").click()
+    page.locator("label.choice", has_text=partner).click()
     page.get_by_role("button", name="Start game").click()
-    expect(page).to_have_url(re.compile(r"/static/say_select\.html\?partner=instructq"))
+    expect(page).to_have_url(re.compile(rf"/static/say_select\.html\?partner={partner_id}$"))
     expect(page.locator("#turn-status")).to_have_text("Your turn: say a number from 1 to 5.")
 
 
@@ -82,6 +82,8 @@ def test_a_whole_game_lands_in_the_database_and_the_export(page, live_server, sc
         if i == 0:
             expect(page.locator("#bob-banner")).to_contain_text("Bob")
             expect(page.locator("#prior-bars li")).to_have_count(6)
+            expect(page.locator("#prior-bars li.chosen")).to_have_count(1)
+            expect(page.locator(".ball.flip")).to_have_count(0)  # the pick's animation has finished
             if screenshot_dir:
                 page.screenshot(path=str(screenshot_dir / "say_select_play.png"), full_page=True)
         if page.locator("#game-over").is_visible():
@@ -141,10 +143,14 @@ def test_an_over_long_instruction_shows_the_servers_error_and_the_game_goes_on(p
     assert too_long.strip() not in texts
 
 
-def test_a_reload_resumes_the_same_game(page, live_server):
-    open_table(page, live_server.url)
+def test_training_progress_shows_and_a_reload_resumes_the_same_game(page, live_server):
+    # No other test plays the Q-learning partner, so his Bob trains now, while the page watches.
+    open_table(page, live_server.url, partner="Q-learning Bob", partner_id="vanilla-q")
+    expect(page.locator("#agent-status-text")).to_contain_text("Bob is learning to follow this instruction")
+    expect(page.get_by_role("progressbar")).to_be_visible()
     page.locator("#say-4").click()
     expect(page.locator("#history li")).to_have_count(2, timeout=FIRST_BOB_MOVE_TIMEOUT_MS)
+    expect(page.locator("#agent-status-text")).to_have_text("Bob is ready.")
     before = game_id(page)
     history = page.locator("#history li").all_inner_texts()
 
