@@ -158,7 +158,7 @@ CONVENTIONS = (
             "do not copy my number",
             "choose some other ball than the one I said",
         ),
-        negation="copy-number", conflicts=("copy-number", "select-next", "select-previous"),
+        conflicts=("copy-number", "select-next", "select-previous"),
     ),
     Convention(
         "never-quit", GAME, "I select a ball every turn and never quit.", _never_quit,
@@ -171,7 +171,7 @@ CONVENTIONS = (
             "always pick a ball",
             "do not stop",
         ),
-        negation="quit-immediately", conflicts=("quit-immediately", "quit-on-repeat", "quit-after-one"),
+        conflicts=("quit-immediately", "quit-on-repeat", "quit-after-one"),
     ),
     Convention(
         "quit-immediately", GAME, "I quit at once.", _quit_immediately,
