@@ -102,10 +102,18 @@ EVAL_MASKS = [ball_mask(b) for b in EVAL_CONFIGURATIONS]
 EVAL_K = [b.count(1) for b in EVAL_CONFIGURATIONS]
 # Training deals: k uniform in 1..3, then one of the C(5, k) position sets uniformly.
 N_CHOICES_BY_K = np.array([comb(NUM_BALLS, k) for k in range(1, MAX_REWARD_BALLS + 1)])
-MASKS_BY_K = np.zeros((MAX_REWARD_BALLS, N_CHOICES_BY_K.max()), dtype=np.int64)
-for _k in range(1, MAX_REWARD_BALLS + 1):
-    _masks = [m for m, k in zip(EVAL_MASKS, EVAL_K) if k == _k]
-    MASKS_BY_K[_k - 1, : len(_masks)] = _masks
+
+
+def _masks_by_k() -> np.ndarray:
+    """[k - 1, i] = the i-th configuration with k reward balls (zero-padded)."""
+    table = np.zeros((MAX_REWARD_BALLS, N_CHOICES_BY_K.max()), dtype=np.int64)
+    for k in range(1, MAX_REWARD_BALLS + 1):
+        masks = [m for m, n in zip(EVAL_MASKS, EVAL_K) if n == k]
+        table[k - 1, : len(masks)] = masks
+    return table
+
+
+MASKS_BY_K = _masks_by_k()
 
 
 # --- Policies and values ------------------------------------------------------------------------------

@@ -103,6 +103,21 @@ def test_evaluate_scores_the_intuitive_policy_one():
     assert sq.evaluate(alice[None], always_quit[None]).tolist() == [0.0]
 
 
+def test_training_deals_draw_k_uniformly_then_positions_uniformly():
+    cfg = sq.Config(eval_every=30_000)
+    draws = sq.draw_epoch([np.random.default_rng(0)], cfg)
+    masks = np.array(draws.balls[0])
+    k = np.array([bin(m).count("1") for m in masks])
+    assert np.allclose(np.bincount(k, minlength=4)[1:] / len(k), 1 / 3, atol=0.015)
+    for n in (1, 2, 3):  # within each k, every configuration about equally often
+        counts = np.unique(masks[k == n], return_counts=True)[1]
+        assert len(counts) == [5, 10, 10][n - 1] and counts.min() > 0.8 * counts.mean()
+    explore = np.array(draws.random_action[0]) >= 0
+    assert abs(explore.mean() - cfg.eps) < 0.01
+    assert np.array(draws.random_action[0])[:, 0::2].max() == 4  # Alice never draws quit
+    assert np.array(draws.random_action[0])[:, 1::2].max() == QUIT
+
+
 def test_convention_check_matches_the_paper():
     assert sq.is_intuitive(np.array(INTUITIVE))
     assert not sq.is_intuitive(np.array(Q_POLICY1))
