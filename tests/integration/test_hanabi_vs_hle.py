@@ -7,8 +7,8 @@ order and the same moves, and compare at every step: legal moves, every player's
 observation, one player's view in turn (hands, card knowledge, tokens, fireworks, discards, last
 moves), rewards, scores and the end of the game.
 
-Games per player count: HANABI_HLE_GAMES (default 300, about 40 s in all on 2 cores); raise it for a
-longer run, e.g. HANABI_HLE_GAMES=5000. Install HLE (a test dependency only) with
+Games per player count: HANABI_HLE_GAMES (default 1000, 4000 games in all, about 2.5 minutes of CPU on
+this 2-core machine); raise it for a longer run, e.g. HANABI_HLE_GAMES=5000. Install HLE (a test dependency only) with
     CMAKE_POLICY_VERSION_MINIMUM=3.5 .venv/bin/pip install hanabi-learning-environment==0.0.4
 """
 
@@ -31,12 +31,14 @@ pyhanabi = pytest.importorskip(
 
 pytestmark = pytest.mark.hle
 
-GAMES_PER_PLAYER_COUNT = int(os.environ.get("HANABI_HLE_GAMES", "300"))
-POLICIES = ("random", "rarely_play", "peek")
+GAMES_PER_PLAYER_COUNT = int(os.environ.get("HANABI_HLE_GAMES", "1000"))
+POLICIES = ("random", "rarely_play", "random", "peek")  # half short games, half long ones
 
 
 def hle_view(obs) -> dict:
-    """The parts of an HLE observation that our view() reports, in rl_env's dict form."""
+    """The parts of an HLE observation that our view() reports, in rl_env's dict form.
+
+    (Plausible colours and ranks are left out here: the encoding compares them bit for bit.)"""
     return {
         "current_player_offset": obs.cur_player_offset(),
         "life_tokens": obs.life_tokens(),
@@ -46,9 +48,7 @@ def hle_view(obs) -> dict:
         "observed_hands": [[c.to_dict() if c.valid() else {"color": None, "rank": -1} for c in hand]
                            for hand in obs.observed_hands()],
         "discard_pile": [c.to_dict() for c in obs.discard_pile()],
-        "card_knowledge": [[{"color": COLORS[k.color()] if k.color() is not None else None, "rank": k.rank(),
-                             "plausible_colors": [COLORS[c] for c in range(5) if k.color_plausible(c)],
-                             "plausible_ranks": [r for r in range(5) if k.rank_plausible(r)]}
+        "card_knowledge": [[{"color": COLORS[k.color()] if k.color() is not None else None, "rank": k.rank()}
                             for k in hand] for hand in obs.card_knowledge()],
         "last_moves": [{"player": m.player(), "move": m.move().to_dict(), "scored": m.scored(),
                         "information_token": m.information_token(),
@@ -62,6 +62,7 @@ def our_view(game: HanabiGame, player: int) -> dict:
     keys = ("current_player_offset", "life_tokens", "information_tokens", "deck_size", "fireworks",
             "observed_hands", "discard_pile", "card_knowledge")
     subset = {key: view[key] for key in keys}
+    subset["card_knowledge"] = [[{"color": k["color"], "rank": k["rank"]} for k in hand] for hand in view["card_knowledge"]]
     subset["last_moves"] = [{key: m[key] for key in ("player", "move", "scored", "information_token",
                                                      "card_info_revealed")} for m in view["last_moves"]]
     return subset
@@ -166,3 +167,5 @@ def test_same_game_as_hle_at_every_step(num_players):
         game = replay_and_compare(num_players, deck, steps)
         ends[end_condition(game)] += 1
     assert ends["out of lives"] > 0 and ends["deck out"] > 0, f"games did not cover the end conditions: {ends}"
+    if GAMES_PER_PLAYER_COUNT >= 500:  # the card-peeking player completes all fireworks in 5-30% of its games
+        assert ends["all fireworks"] > 0, f"no game reached 25 points: {ends}"
