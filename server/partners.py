@@ -172,7 +172,8 @@ class BobProvider:
     def key(table: np.ndarray, lam: float) -> str:
         if lam == 0:  # vanilla Q-learning ignores the prior: one Bob serves every instruction
             table = uniform_table()
-        digest = hashlib.sha256(np.ascontiguousarray(table, dtype=np.float64).tobytes())
+        # rounded as stored (table_json), so a game rebuilt from its events finds the same Bob
+        digest = hashlib.sha256(np.round(np.asarray(table, dtype=np.float64), 6).tobytes())
         return f"{digest.hexdigest()[:16]}-lam{lam:g}"
 
     def cached(self, table: np.ndarray, lam: float) -> Any | None:

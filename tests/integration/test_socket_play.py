@@ -419,3 +419,29 @@ def test_conventions_backend_adopts_clear_instructions_and_keeps_the_prior_on_un
     assert room.understanding["text"] == first["text"]
     rows = say(inbox, started["game_id"], 2)["prior_table"]["rows"]  # Bob selected 2
     assert rows["3"][2] > 0.5 and rows["2"][5] > 0.5  # copy a new number, quit on a repeat: still the first reading
+
+
+def test_the_real_instructq_bob_trains_on_demand_is_cached_and_plays(tmp_path):
+    url, config = f"sqlite:///{tmp_path / 'real.db'}", {"BOB_EPISODES": 2000, "BOB_FACTORY": None}
+    inbox = connect(make_app(url, tmp_path, **config))
+    started, state = start(inbox)
+    gid = started["game_id"]
+    training = inbox.wait("agent_status", lambda m: m["status"] == "training", timeout=60)
+    assert 0 < training["progress"] < 1
+    inbox.wait("agent_status", lambda m: m["status"] == "ready", timeout=120)
+    assert len(list((tmp_path / "bobs").glob("*.npz"))) == 1
+    plan = [i + 1 for i, b in enumerate(state["view"]["balls"]) if b == 1]
+    for n in plan + [plan[-1]] * 5:
+        state = say(inbox, gid, n)
+        if state["over"]:
+            break
+    assert inbox.wait("game_over")["game_id"] == gid
+    inbox.client.emit("explain", {"game_id": gid})
+    explanation = inbox.wait("explanation")
+    assert explanation["text"].startswith("You") and len(explanation["top"]) == 6
+
+    again = connect(make_app(url, tmp_path, **config))  # a restart: the Bob comes from the disk cache
+    start(again)
+    again.wait("agent_status", lambda m: m["status"] == "ready", timeout=30)
+    again.pull()
+    assert [m["status"] for n, m in again.messages if n == "agent_status"] == []  # no training this time
