@@ -89,11 +89,13 @@ def _config(arch: str, vocab_size: int, n_layer: int, n_embd: int, n_head: int, 
 
 
 def build_tiny_lm(folder: str | Path, arch: str = "gpt2", n_layer: int = 2, n_embd: int = 64, n_head: int = 4,
-                  init_std: float = 0.2, seed: int = 0) -> Path:
+                  init_std: float = 0.2, seed: int = 0, vocab_size: int = 0) -> Path:
     """Save a randomly initialised causal LM and its tokenizer to `folder`; return the folder.
 
     `init_std` is larger than the usual 0.02 so that a random model's next-token distribution is far
-    from uniform, which makes equality checks between scoring methods meaningful.
+    from uniform, which makes equality checks between scoring methods meaningful. A `vocab_size` larger
+    than the tokenizer's pads the embedding and output layers (as real models often do), so that a
+    benchmark pays a real model's cost for its vocabulary.
     """
     import torch
     from transformers import AutoModelForCausalLM
@@ -101,7 +103,8 @@ def build_tiny_lm(folder: str | Path, arch: str = "gpt2", n_layer: int = 2, n_em
     folder = Path(folder)
     tokenizer = train_tokenizer()
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(_config(arch, len(tokenizer), n_layer, n_embd, n_head, init_std))
+    vocab_size = max(vocab_size, len(tokenizer))
+    model = AutoModelForCausalLM.from_config(_config(arch, vocab_size, n_layer, n_embd, n_head, init_std))
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

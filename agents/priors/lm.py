@@ -215,10 +215,8 @@ class CausalLMPrior(Prior):
         """Log-softmax over the vocabulary after the last token of each sequence: one right-padded batch."""
         ids, mask, lengths = self._pad(sequences)
         with torch.inference_mode():
-            positions = _positions(mask.shape, 0, self.device)
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
-        last = logits[torch.arange(len(sequences)), lengths - 1]
-        return torch.log_softmax(last.float(), dim=-1).cpu()
+            return self._log_probs_at(lengths - 1, input_ids=ids, attention_mask=mask,
+                                      position_ids=_positions(mask.shape, 0, self.device))
 
     def _shared_prefix_log_probs(self, groups: Sequence[Sequence[Sequence[int]]]):
         """Next-token log-probabilities after each sequence of each group, flattened in order.
@@ -234,14 +232,19 @@ class CausalLMPrior(Prior):
         rows = torch.tensor([i for i, g in enumerate(groups) for _ in g], device=self.device)
         rest_ids, rest_mask, rest_len = self._pad([s[n:] for g, n in zip(groups, cut) for s in g])
         with torch.inference_mode():
-            cache = self.model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True,
+            cache = self.model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True, logits_to_keep=1,
                                position_ids=_positions(prefix_mask.shape, 0, self.device)).past_key_values
             cache.reorder_cache(rows)  # one copy of each group's keys/values per sequence (index_select)
-            logits = self.model(input_ids=rest_ids, past_key_values=cache, use_cache=True,
-                                attention_mask=torch.cat([prefix_mask[rows], rest_mask], dim=1),
-                                position_ids=_positions(rest_mask.shape, prefix_len[rows], self.device)).logits
-        last = logits[torch.arange(len(rows)), rest_len - 1]
-        return torch.log_softmax(last.float(), dim=-1).cpu()
+            return self._log_probs_at(rest_len - 1, input_ids=rest_ids, past_key_values=cache, use_cache=True,
+                                      attention_mask=torch.cat([prefix_mask[rows], rest_mask], dim=1),
+                                      position_ids=_positions(rest_mask.shape, prefix_len[rows], self.device))
+
+    def _log_probs_at(self, last, **inputs):
+        """Run the model; log-softmax of row i's logits at position last[i], the only ones put through the LM head."""
+        logits = self.model(**inputs, logits_to_keep=last[:, None]).logits
+        if logits.shape[1] != 1:  # a model that ignores logits_to_keep returns every position
+            logits = logits[torch.arange(len(last)), last, None]
+        return torch.log_softmax(logits[:, 0].float(), dim=-1).cpu()
 
     def _pad(self, sequences: Sequence[Sequence[int]]):
         """Right-pad token lists into (ids, attention mask, lengths) tensors on the model's device."""
