@@ -13,7 +13,7 @@ import { actionName, renderBars, renderTable, tableRow } from "./prior_bars.js";
 import {
   buildBalls, flipBall, renderBalls, renderBobBanner, renderGameOver, renderHistory, renderScore, renderTurn,
 } from "./say_select_view.js";
-import { renderAgentStatus, renderConfirmed, renderPending, renderUnderstanding } from "./understanding.js";
+import { renderAgentStatus, renderPending, renderUnderstanding } from "./understanding.js";
 
 const GAME = "say-select";
 const query = new URLSearchParams(location.search);
@@ -62,11 +62,31 @@ function sendInstruction(event) {
   const box = $("#instruction");
   const text = box.value.trim();
   if (!text || !page.gameId) return;
+  submitInstruction(text);
+  box.value = "";
+  updateCounter();
+}
+
+function submitInstruction(text) {
   page.sentInstruction = text;
   socket.emit("instruction", { game_id: page.gameId, text });
   renderPending(text);
-  box.value = "";
+}
+
+/**
+ * "Yes, that's it": the protocol has no confirm message, so the page sends Bob's reading back, in his
+ * words, as the person's next instruction. It is stored like any instruction, and read clearly.
+ */
+function confirmReading() {
+  if (page.understanding?.summary) submitInstruction(page.understanding.summary);
+}
+
+function rephrase() {
+  const box = $("#instruction");
+  box.value = page.understanding?.text ?? "";
   updateCounter();
+  box.focus();
+  box.select();
 }
 
 function newGame() {
@@ -137,9 +157,11 @@ function onGameOver(msg) {
 function onUnderstanding(msg) {
   if (msg.game_id !== page.gameId) return;
   if (msg.text === page.sentInstruction) {
-    page.instruction = msg.text;
     page.sentInstruction = null;
-    remember();
+    if (msg.adopted !== false) {
+      page.instruction = msg.text;
+      remember();
+    }
   }
   showUnderstanding(msg);
 }
@@ -289,14 +311,8 @@ function wireControls() {
   $("#instruction").addEventListener("input", updateCounter);
   $("#new-game").addEventListener("click", newGame);
   $("#play-again").addEventListener("click", newGame);
-  $("#confirm-yes").addEventListener("click", renderConfirmed);
-  $("#confirm-rephrase").addEventListener("click", () => {
-    const box = $("#instruction");
-    box.value = page.understanding?.text ?? "";
-    updateCounter();
-    box.focus();
-    box.select();
-  });
+  $("#confirm-yes").addEventListener("click", confirmReading);
+  $("#confirm-rephrase").addEventListener("click", rephrase);
   document.addEventListener("keydown", onKeyDown);
 }
 

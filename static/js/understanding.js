@@ -25,17 +25,14 @@ export function renderUnderstanding(u) {
       h("meter", { min: "0", max: "1", value: String(u.confidence), "aria-label": "Confidence" }),
       h("span", { text: percent(u.confidence) })) : null,
     h("p", { class: "muted small", text: `Understood by: ${u.backend}` }),
+    u.adopted === false
+      ? h("p", { class: "not-adopted small", text: "Bob keeps playing by your previous instruction until you confirm or rephrase." })
+      : null,
   ];
   $("#understanding").replaceChildren(...parts.filter(Boolean));
-  const clarify = $("#clarify");
-  clarify.hidden = !u.clarify;
+  $("#clarify").hidden = !u.clarify;
   $("#clarify-question").textContent = u.question || "Is this what you meant?";
-}
-
-/** After "Yes, that's it": the question goes away and the confirmation stays visible. */
-export function renderConfirmed() {
-  $("#clarify").hidden = true;
-  $("#understanding").append(h("p", { class: "small", text: "You confirmed this reading." }));
+  $("#confirm-yes").hidden = !(u.understood ?? []).length; // nothing was read: there is nothing to confirm
 }
 
 /** The agent's status in the page's words; a failure keeps the server's message, which says what to do. */

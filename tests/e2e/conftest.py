@@ -1,11 +1,12 @@
 """Browser tests' set-up: the real server in a subprocess, and Chromium driven by Playwright.
 
-`live_server` starts `python -m server.cli serve` on a free port with its own SQLite file, an empty Bob
-cache, a short agent delay and Bobs trained for 10,000 episodes instead of the paper's 50,000 (seconds
-instead of half a minute; seed 0 still learns the intuitive convention; learning itself is tested in
-tests/unit), and waits until it answers. `browser` launches the system Chromium
-(/usr/bin/chromium; `./run.sh test` installs it) or, failing that, a browser Playwright downloaded
-itself. A missing browser fails the tests: it never skips them.
+`live_server` (the default table prior) and `conventions_server` (PRIOR_BACKEND=conventions) each start
+`python -m server.cli serve` on a free port with its own SQLite file, an empty Bob cache, a short agent
+delay and Bobs trained for 10,000 episodes instead of the paper's 50,000 (seconds instead of half a
+minute; seed 0 still learns the intuitive convention; learning itself is tested in tests/unit), and wait
+until it answers. `browser` launches the system Chromium (/usr/bin/chromium; `./run.sh test` installs
+it) or, failing that, a browser Playwright downloaded itself. A missing browser fails the tests: it
+never skips them.
 
 Set INSTRUCTPLAY_E2E_SCREENSHOTS to a folder (e.g. docs/img) to have the tests save screenshots there.
 """
@@ -18,8 +19,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -34,6 +37,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 STARTUP_TIMEOUT_S = 90
+EXPECT_TIMEOUT_MS = 20_000  # a loaded 2-core machine can take seconds to answer; Playwright's default is 5 s
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,10 @@ def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path) -> N
                 f"{log_path.read_text(errors='replace')[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> LiveServer:
-    folder = tmp_path_factory.mktemp("e2e-server")
+@contextmanager
+def serve(folder: Path, **settings: str) -> Iterator[LiveServer]:
+    """The server in a subprocess with its own database and Bob cache in `folder`; `settings` are more
+    INSTRUCTPLAY_* variables, e.g. PRIOR_BACKEND="conventions"."""
     port = free_port()
     database_url = f"sqlite:///{folder / 'e2e.db'}"
     env = dict(
@@ -82,6 +87,7 @@ def live_server(tmp_path_factory) -> LiveServer:
         INSTRUCTPLAY_HOST="127.0.0.1",
         INSTRUCTPLAY_PORT=str(port),
         PYTHONUNBUFFERED="1",
+        **{f"INSTRUCTPLAY_{key}": value for key, value in settings.items()},
     )
     log_path = folder / "server.log"
     with open(log_path, "wb") as log:
@@ -103,8 +109,24 @@ def live_server(tmp_path_factory) -> LiveServer:
 
 
 @pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The server as `./run.sh serve` starts it: the default (table) prior."""
+    with serve(tmp_path_factory.mktemp("e2e-server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def conventions_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The server reading free text with the conventions backend, which asks when it is unsure."""
+    with serve(tmp_path_factory.mktemp("e2e-conventions"), PRIOR_BACKEND="conventions") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import Error, sync_playwright
+    from playwright.sync_api import Error, expect, sync_playwright
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     with sync_playwright() as playwright:
         if os.path.exists(SYSTEM_CHROMIUM):
@@ -122,7 +144,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
+def page(browser):
     """A fresh browser tab; the test fails if the page logs a JavaScript error."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 INSTRUCTION = "Pick the ball whose number I say, and quit when I say the same number twice."
 FIRST_BOB_MOVE_TIMEOUT_MS = 180_000  # the first Bob of a fresh server trains before he can move
 MOVE_TIMEOUT_MS = 30_000
+PARSER_LOAD_TIMEOUT_MS = 120_000  # the conventions backend loads its sentence-embedding model once
 HISTORY_LINE = re.compile(r"^Step (\d+)\s*(?:You said (\d)\.|Bob picked ball (\d): ([+\u2212]1)|Bob quit\..*)$")
 
 
@@ -160,3 +161,36 @@ def test_training_progress_shows_and_a_reload_resumes_the_same_game(page, live_s
     assert game_id(page) == before
     assert page.locator("#history li").all_inner_texts() == history
     expect(page.locator("#connection")).to_have_text("Connected")
+
+
+def test_an_unclear_instruction_is_asked_about_then_confirmed_or_rephrased(page, conventions_server, screenshot_dir):
+    open_table(page, conventions_server.url)
+    # The paper's instruction, read when the game starts; the first reading also loads the parser's model.
+    expect(page.locator(".understood-summary")).to_be_visible(timeout=PARSER_LOAD_TIMEOUT_MS)
+
+    page.locator("#instruction").fill("numbers matter")
+    page.keyboard.press("Enter")
+    question = page.get_by_role("group", name=re.compile("I think you mean"))
+    expect(question).to_be_visible()
+    expect(page.locator(".not-adopted")).to_be_visible()
+    if screenshot_dir:
+        page.screenshot(path=str(screenshot_dir / "say_select_clarify.png"), full_page=True)
+    question.get_by_role("button", name="Yes, that's it").click()
+    expect(question).to_be_hidden()
+    expect(page.locator("#understanding:has(.understood-summary)")).to_contain_text("I select the number you say.")
+    expect(page.locator(".not-adopted")).to_have_count(0)
+
+    page.locator("#instruction").fill("choose wisely")
+    page.keyboard.press("Enter")
+    question = page.get_by_role("group", name=re.compile("How should I play"))
+    expect(question).to_be_visible()
+    expect(question.get_by_role("button", name="Yes, that's it")).to_be_hidden()  # nothing read, nothing to confirm
+    question.get_by_role("button", name="Rephrase").click()
+    expect(page.locator("#instruction")).to_be_focused()
+    expect(page.locator("#instruction")).to_have_value("choose wisely")
+
+    with Session(create_engine(conventions_server.database_url)) as session:
+        rows = session.scalars(select(Instruction).where(Instruction.game_id == game_id(page))
+                               .order_by(Instruction.id)).all()
+    person = [(i.text, i.understood["adopted"]) for i in rows][1:]  # the first is the paper's, by the system
+    assert person == [("numbers matter", False), ("I select the number you say.", True), ("choose wisely", False)]
