@@ -102,7 +102,7 @@ class HanabiAgent:
         logits, _ = self.net(obs_t, legal_t)
         log_pi = torch.log_softmax(logits, -1)
         lam = self.play_lambda if lam is None else lam
-        if prior_logits is None and self.instruction is not None:
+        if prior_logits is None and self.instruction is not None and lam != 0:
             prior_logits = paper_prior_logits(obs_t, self.instruction)
         if prior_logits is None or lam == 0:
             term = torch.zeros_like(log_pi).masked_fill(~legal_t, float("-inf"))

@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bc-rounds", type=int, default=5, help="bc: rounds (the first is the bot's own play)")
     parser.add_argument("--num-envs", type=int, default=256)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (1 is fastest when other processes share the cores)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,7 +91,7 @@ def _run_ppo(args) -> int:
     else:
         init = torch.load(args.init, map_location="cpu", weights_only=True) if args.init else None
         state = new_state(ppo, PolicyNet.from_checkpoint(init) if init else PolicyNet())
-        meta = {"init": (init or {}).get("meta", {}).get("init", "random") if init else "random",
+        meta = {"init": init.get("meta", {}).get("init", f"checkpoint {args.init}") if init else "random",
                 "init_checkpoint": args.init}
     name = {"none": "vanilla"}.get(args.instruction, args.instruction)
     meta.update({"name": name, "instruction": None if args.instruction == "none" else args.instruction,

@@ -1,0 +1,34 @@
+"""Training smoke test: `instructplay train hanabi` clones, trains, checkpoints, logs, plots and resumes."""
+
+import json
+
+import torch
+
+from server.cli import main
+
+
+def test_clone_then_train_then_resume(tmp_path):
+    bc, ppo = tmp_path / "bc", tmp_path / "ppo"
+    common = ["--eval-games", "4", "--threads", "1"]
+    assert main(["train", "hanabi", "--algo", "bc", "--instruction", "rank", "--out", str(bc),
+                 "--bc-games", "4", "--bc-rounds", "2", *common]) == 0
+    assert (bc / "latest.pt").exists() and (bc / "progress.png").exists()
+
+    tiny = ["--num-envs", "16", "--steps", str(16 * 32 * 2), *common]
+    assert main(["train", "hanabi", "--instruction", "rank", "--init", str(bc / "latest.pt"),
+                 "--out", str(ppo), *tiny, "--steps", str(16 * 32)]) == 0
+    first = torch.load(ppo / "latest.pt", weights_only=True)
+    assert first["step"] == 16 * 32 and first["meta"]["init"].startswith("clone of rulebot:rank")
+
+    assert main(["train", "hanabi", "--instruction", "rank", "--out", str(ppo), "--resume", *tiny]) == 0
+    second = torch.load(ppo / "latest.pt", weights_only=True)
+    assert second["step"] == 2 * 16 * 32 and second["updates"] == 2
+    rows = [json.loads(line) for line in (ppo / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [512, 1024]
+    assert set(rows[-1]["played_card_knowledge"]) == {"color", "rank", "both", "none"}
+    assert (ppo / "progress.png").stat().st_size > 0
+
+
+def test_resume_without_a_checkpoint_explains_what_to_do(tmp_path, capsys):
+    assert main(["train", "hanabi", "--out", str(tmp_path), "--resume"]) == 2
+    assert "start without --resume" in capsys.readouterr().out
