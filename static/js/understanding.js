@@ -37,7 +37,7 @@ export function renderUnderstanding(u) {
 
 /** The agent's status in the page's words; a failure keeps the server's message, which says what to do. */
 function statusText(status, pct) {
-  if (status.status === "training") return `Bob is learning to follow this instruction: ${pct}%`;
+  if (status.status === "training") return `Bob is training: ${pct}%`;
   if (status.status === "ready") return "Bob is ready.";
   return `Bob's training failed: ${status.message || "start a new game or send another instruction"}`;
 }

@@ -147,7 +147,7 @@ def test_an_over_long_instruction_shows_the_servers_error_and_the_game_goes_on(p
 def test_training_progress_shows_and_a_reload_resumes_the_same_game(page, live_server):
     # No other test plays the Q-learning partner, so his Bob trains now, while the page watches.
     open_table(page, live_server.url, partner="Q-learning Bob", partner_id="vanilla-q")
-    expect(page.locator("#agent-status-text")).to_contain_text("Bob is learning to follow this instruction")
+    expect(page.locator("#agent-status-text")).to_contain_text("Bob is training: ")
     expect(page.get_by_role("progressbar")).to_be_visible()
     page.locator("#say-4").click()
     expect(page.locator("#history li")).to_have_count(2, timeout=FIRST_BOB_MOVE_TIMEOUT_MS)
