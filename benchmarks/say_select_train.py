@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 import types
@@ -34,28 +35,44 @@ from benchmarks import reference_say_select
 FULL_EPISODES, FULL_SEEDS = 50_000, 10
 
 
-def time_reference(table, episodes: int) -> float:
-    start = time.perf_counter()
-    reference_say_select.train(1, table, 0.25, replace(Config(), episodes=episodes))
-    return (time.perf_counter() - start) / episodes
+class Timer:
+    """Wall seconds and CPU seconds (this process and its finished children) of a block."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), _cpu_seconds()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, _cpu_seconds() - self.cpu
 
 
-def time_fast_one_seed(table, episodes: int) -> float:
-    start = time.perf_counter()
-    train([1], table, [0.25], replace(Config(), episodes=episodes))
-    return (time.perf_counter() - start) / episodes
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def time_fast_ten_seeds(table, episodes: int, workers: int) -> float:
-    """Wall seconds per episode of all 10 seeds together, worker start-up included."""
+def time_reference(table, episodes: int) -> Timer:
+    with Timer() as timer:
+        reference_say_select.train(1, table, 0.25, replace(Config(), episodes=episodes))
+    return timer
+
+
+def time_fast_one_seed(table, episodes: int) -> Timer:
+    with Timer() as timer:
+        train([1], table, [0.25], replace(Config(), episodes=episodes))
+    return timer
+
+
+def time_fast_ten_seeds(table, episodes: int, workers: int) -> Timer:
+    """All 10 seeds together over `workers` processes, worker start-up included."""
     seeds = np.arange(1, FULL_SEEDS + 1)
-    start = time.perf_counter()
-    train_runs(seeds, np.broadcast_to(table, (FULL_SEEDS,) + table.shape), np.full(FULL_SEEDS, 0.25),
-               replace(Config(), episodes=episodes), workers, desc="fast, 10 seeds")
-    return (time.perf_counter() - start) / episodes
+    with Timer() as timer:
+        train_runs(seeds, np.broadcast_to(table, (FULL_SEEDS,) + table.shape), np.full(FULL_SEEDS, 0.25),
+                   replace(Config(), episodes=episodes), workers, desc="fast, 10 seeds")
+    return timer
 
 
-def time_paper_code(directory: str, episodes: int) -> float:
+def time_paper_code(directory: str, episodes: int) -> Timer:
     """The paper's train.train() with GPT-J replaced by the table prior (p = 0.9)."""
     prior = TablePrior(0.9)
 
@@ -66,11 +83,11 @@ def time_paper_code(directory: str, episodes: int) -> float:
     sys.path.insert(0, os.path.abspath(directory))
     import train as paper_train  # noqa: E402  (the paper's say-select/train.py)
 
-    start = time.perf_counter()
-    paper_train.train(True, None, episodes, replay_size=1000, lambda_=[0.0, 0.25], lr=0.02, batchsize=64,
-                      model=None, tokenizer=None, cache={}, seed=1, eps=0.15, epoch_len=100,
-                      use_adam=[True, True])
-    return (time.perf_counter() - start) / episodes
+    with Timer() as timer:
+        paper_train.train(True, None, episodes, replay_size=1000, lambda_=[0.0, 0.25], lr=0.02, batchsize=64,
+                          model=None, tokenizer=None, cache={}, seed=1, eps=0.15, epoch_len=100,
+                          use_adam=[True, True])
+    return timer
 
 
 def main() -> None:
@@ -85,32 +102,31 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(f"machine: {cores} CPU cores, load average {os.getloadavg()[0]:.1f} at start")
 
-    reference = time_reference(table, args.reference_episodes)
-    one = time_fast_one_seed(table, args.episodes)
-    ten = time_fast_ten_seeds(table, args.episodes, args.workers)
-    rows = [("reference (dict-based, the paper's loop)", reference, args.reference_episodes)]
+    runs = [("reference (dict-based, the paper's loop)", 1, args.reference_episodes,
+             time_reference(table, args.reference_episodes))]
     if args.paper_code:
-        rows.append(("paper's own code (table prior for GPT-J)", time_paper_code(args.paper_code, args.reference_episodes),
-                     args.reference_episodes))
-    rows.append(("fast trainer, one seed", one, args.episodes))
+        runs.append(("paper's own code (table prior for GPT-J)", 1, args.reference_episodes,
+                     time_paper_code(args.paper_code, args.reference_episodes)))
+    runs.append(("fast trainer, 1 seed", 1, args.episodes, time_fast_one_seed(table, args.episodes)))
+    runs.append((f"fast trainer, 10 seeds, {args.workers} workers", FULL_SEEDS, args.episodes,
+                 time_fast_ten_seeds(table, args.episodes, args.workers)))
 
-    print(f"\n{'trainer':<44}{'episodes':>9}{'ep/s per seed':>15}{'one seed x 50k':>16}")
-    for name, per_episode, episodes in rows:
-        print(f"{name:<44}{episodes:>9}{1 / per_episode:>15.0f}{per_episode * FULL_EPISODES:>15.1f}s")
-    print(f"{f'fast trainer, 10 seeds on {args.workers} workers':<44}{args.episodes:>9}"
-          f"{FULL_SEEDS / ten:>15.0f}{'':>16}")
+    print(f"\n{'trainer':<42}{'episodes':>9}{'seed-ep/s wall':>16}{'seed-ep/s CPU':>15}")
+    for name, seeds, episodes, t in runs:
+        print(f"{name:<42}{episodes:>9}{seeds * episodes / t.wall:>16.0f}{seeds * episodes / t.cpu:>15.0f}")
 
-    ref_ten = reference * FULL_EPISODES * FULL_SEEDS / min(cores, FULL_SEEDS)  # seeds spread over every core
-    fast_ten = ten * FULL_EPISODES
-    print(f"\none seed, one core: fast trainer is {reference / one:.0f}x the reference")
-    print(f"10 seeds x 50k on {cores} cores: reference {ref_ten / 60:.1f} min, fast trainer {fast_ten:.1f} s "
-          f"(projected) -> {ref_ten / fast_ten:.0f}x")
-    if args.paper_code:
-        paper = rows[1][1]
-        print(f"paper's code: {paper * FULL_EPISODES / 60:.1f} min per seed; "
-              f"10 seeds on {cores} cores {paper * FULL_EPISODES * FULL_SEEDS / min(cores, FULL_SEEDS) / 60:.1f} min "
-              f"-> fast trainer {paper * FULL_EPISODES * FULL_SEEDS / min(cores, FULL_SEEDS) / fast_ten:.0f}x")
-
+    print(f"\nprojected 10 seeds x {FULL_EPISODES} episodes on {cores} cores (CPU: with the cores to ourselves):")
+    parallel = min(cores, FULL_SEEDS)
+    fast = runs[-1][3]
+    fast_wall, fast_cpu = (x * FULL_EPISODES / args.episodes for x in (fast.wall, fast.cpu / min(parallel, args.workers)))
+    print(f"  {runs[-1][0]:<40} wall {fast_wall:7.1f} s   CPU {fast_cpu:7.1f} s")
+    for name, _, episodes, t in runs[:-2]:
+        wall, cpu = (x * FULL_EPISODES * FULL_SEEDS / parallel / episodes for x in (t.wall, t.cpu))
+        print(f"  {name:<40} wall {wall / 60:7.1f} min CPU {cpu / 60:7.1f} min   "
+              f"-> fast trainer is {wall / fast_wall:.0f}x (wall), {cpu / fast_cpu:.0f}x (CPU)")
+    one = runs[-2][3]
+    print(f"  one seed alone: fast trainer {one.cpu * FULL_EPISODES / args.episodes:.1f} s CPU, "
+          f"{runs[0][3].cpu / runs[0][2] / (one.cpu / args.episodes):.0f}x the reference per episode")
 
 if __name__ == "__main__":
     main()
