@@ -28,8 +28,10 @@ Efficiency. The prompts of one observation share a long token prefix (instructio
 That prefix is encoded once, and every action's remaining tokens are scored from its cached keys and
 values (past_key_values), many prompts per batch. Rows are right-padded; position ids are explicit and
 attention masks cover the padding, so the result equals one full forward pass per (observation,
-action) (`naive_log_probs`, kept as the reference) to float precision. Raw scores are cached by
-(model, prompt) in a PriorCache.
+action) (`naive_log_probs`, kept as the reference) to float precision. Only the positions that are read
+go through the output layer (`logits_to_keep`), which matters for large vocabularies. Raw scores are
+cached by (model, prompt) in a PriorCache: in memory by default, or pass one backed by a file to keep
+them (a model is identified by its name or absolute path, so replace a model's files under a new path).
 """
 
 from __future__ import annotations
