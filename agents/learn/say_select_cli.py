@@ -69,6 +69,8 @@ def make_prior(args):
     if args.prior == "table":
         from agents.priors.table import TablePrior
 
+        if not 0 < args.p < 1:
+            raise SystemExit(f"train say-select: --p must be between 0 and 1 (exclusive), got {args.p}")
         prior = TablePrior(args.p)
         return prior, (f"table stand-in for GPT-J (p={args.p:g}: the number the partner said gets {args.p:g}, "
                        f"the other actions share {1 - args.p:g})")
