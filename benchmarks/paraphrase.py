@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -85,6 +86,7 @@ def time_conventions(rows: list[dict]) -> None:
     from agents.priors.conventions.parser import normalise
     from agents.priors.conventions.prior import ConventionsPrior
 
+    print(f"timing on {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} (other work slows both columns)")
     prior = ConventionsPrior()
     embedder = default_embedder()
     for game in ("say-select", "hanabi"):
@@ -98,8 +100,9 @@ def time_conventions(rows: list[dict]) -> None:
         embedder.embed([normalise(row["text"])])
         raw.append(time.perf_counter() - t)
     ms = lambda xs: f"median {statistics.median(xs) * 1e3:.1f} ms, p90 {_p90(xs) * 1e3:.1f} ms"
+    ratio = statistics.median(new) / statistics.median(raw)
     print(f"new instruction understood:   {ms(new)}  (target < 50 ms)")
-    print(f"  reference, raw embedding:   {ms(raw)}; ratio of medians {statistics.median(new) / statistics.median(raw):.2f}")
+    print(f"  reference, raw embedding:   {ms(raw)}; ratio of medians {ratio:.2f}")
 
     instruction, observation = "I should select the same number as my partner.", "My partner selected 3."
     actions = [" 1", " 2", " 3", " 4", " 5", " 0"]

@@ -5,7 +5,8 @@ observations "My partner did nothing", "My partner played their card at position
 discarded their card at position C", "My partner told me that the color of my card at position A is
 red", "My partner told me that the rank of my cards at position B and D is 2"; actions " play my card
 at position A".." E", " discard my card at position A".." E", " hint color to my partner", " hint rank
-to my partner" (all five colour hints share one text, as do the five rank hints). Hand positions A..E
+to my partner" (all five colour hints share one text, as do the five rank hints; the fuller " hint 'color
+red' to my partner" is read as a colour hint too). Hand positions A..E
 are oldest first: the engine puts a newly drawn card at the end (agents/envs/hanabi/rules.py).
 
 The conventions:
@@ -39,8 +40,8 @@ _HINT = re.compile(r"told me that the (colou?r|rank) of my cards? at positions? 
 _PLAY = re.compile(r"played their card at position ([A-E])", re.IGNORECASE)
 _DISCARD = re.compile(r"discarded their card at position ([A-E])", re.IGNORECASE)
 _NOTHING = re.compile(r"did nothing", re.IGNORECASE)
-_ACTION = re.compile(r"^\s*(play|discard) my card at position ([A-E])\s*$|^\s*hint (colou?r|rank) to my partner\s*$",
-                     re.IGNORECASE)
+_ACTION = re.compile(r"^\s*(play|discard) my card at position ([A-E])\s*$"
+                     r"|^\s*hint '?(colou?r|rank)\b[^']*'? to my partner\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,6 @@ CONVENTIONS = (
         "When you tell me the colour of some of my cards, I play exactly those cards; otherwise I give "
         "you a colour hint.", _paper("color"),
         examples=(
-            "Instruction: If my partner tells me the 'color' of some of my cards, I should play those "
-            "specific cards. If my partner does something else, e.g. discards their card or tells me the "
-            "'rank' of my cards, then I may 'hint color' to my partner.",
             "If my partner tells me the 'color' of some of my cards, I should 'play' those specific cards.",
             "If my partner does something else, e.g. discards their card or tells me the 'rank' of my "
             "cards, then I may 'hint color' to my partner.",
@@ -163,9 +161,6 @@ CONVENTIONS = (
         "When you tell me the rank of some of my cards, I play exactly those cards; otherwise I give "
         "you a rank hint.", _paper("rank"),
         examples=(
-            "Instruction: If my partner tells me the 'rank' of some of my cards, I should play those "
-            "specific cards. If my partner does something else, e.g. discards their card or tells me the "
-            "'color' of my cards, then I may 'hint rank' to my partner.",
             "If my partner tells me the 'rank' of some of my cards, I should 'play' those specific cards.",
             "If my partner does something else, e.g. discards their card or tells me the 'color' of my "
             "cards, then I may 'hint rank' to my partner.",
@@ -184,7 +179,7 @@ CONVENTIONS = (
         "When you hint some of my cards, colour or rank, I play exactly those cards; otherwise I give "
         "you a hint.", _any_hint_play,
         examples=(
-            "play any card I hint",
+            "play whatever card gets a hint",
             "every hint means play",
             "a hint of any kind means play those cards",
             "if I hint your cards, play them, whatever the hint",
@@ -244,8 +239,8 @@ CONVENTIONS = (
     Convention(
         "never-discard", GAME, "I play or hint, and never discard.", _by_kind("play", "hint"),
         examples=(
-            "never discard",
             "do not discard",
+            "only play or hint, discarding is not an option",
             "do not throw away cards",
             "avoid discarding",
             "keep every card, no discards",

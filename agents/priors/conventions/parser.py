@@ -22,8 +22,9 @@ The reading of one instruction, step by step:
    clauses asking for conflicting conventions make the instruction contradictory, which is reported as
    not understood. The understood clauses share the weight; the share of a clause that was not understood
    is left to the uniform remainder of the prior. Confidence combines how well the clauses matched, how
-   clearly they beat the runner-up, and how much of the text was understood; below CLARIFY_BELOW the
-   agent asks, naming what it thinks was meant, and its weights shrink by the confidence.
+   clearly they beat the runner-up, and how much of the text was understood. Below CLARIFY_BELOW, or when
+   part of the text was not understood, the agent asks, naming what it thinks was meant; when it asks
+   its weights shrink by the confidence.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ _CONTRACTIONS = (
 _REWRITES = (
     (r"\be\.g\.|\bi\.e\.", " for example "), (r"\s*=\s*", " means "), (r"&", " and "),
     (r"\+\s*1\b", " plus one"), (r"-\s*1\b", " minus one"), (r"[\"'`]", " "), (r"(\w)-(\w)", r"\1 \2"),
-    (r"\bif not\b|\bor else\b", "otherwise"), (r"\bnothing else\b", "only"), (r"\bno matter what\b", "always"), (r"\bno matter\b", "whatever"),
+    (r"^\s*instructions?\s*:\s*", ""), (r"\bif not\b|\bor else\b", "otherwise"), (r"\bnothing else\b", "only"),
+    (r"\bno matter what\b", "always"), (r"\bno matter\b", "whatever"),
     (r"\b(?:does|do) not matter\b", "either way"),
     (r"\b(?:do not|never|not)\s+(?:ever\s+)?([a-z ]+?)\s+(?:unless|until)\b", r"\1 only when"),
 )
@@ -74,7 +76,8 @@ _STOPWORDS = set(
     "yes yeah well else let us let's go have has had get got".split()
 )
 _CONDITIONAL_START = re.compile(r"^(?:if|when|whenever|whatever|whichever|once|after|unless|as soon as|in case|"
-                                r"each time|every time)\b")
+                                r"each time|every time|otherwise|else|in (?:every|any|all) other cases?|"
+                                r"in that case)\b")
 _SENTENCES = re.compile(r"[.;!?\n]+")
 _JOINERS = re.compile(r",?\s*\b(?:and|but|also)\b(?!\s+then)\s*|,\s*")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -262,7 +265,7 @@ class Parser:
         for r in on_topic:
             weights[r.convention] += share
         confidence = min(r.confidence for r in on_topic) * len(on_topic) / len(readings)
-        clarify = confidence < CLARIFY_BELOW
+        clarify = confidence < CLARIFY_BELOW or len(on_topic) < len(readings)
         scale = confidence if clarify else 1.0
         understood = tuple(sorted(((c, w * scale) for c, w in weights.items()), key=lambda cw: -cw[1]))
         summary = self.summarise(understood)
@@ -329,30 +332,38 @@ def content_words(text: str) -> list[str]:
 
 def split_clauses(text: str) -> list[str]:
     """Clauses with content, conditionals kept whole; pieces without content join a neighbour."""
-    pieces = [p.strip() for sentence in _SENTENCES.split(text) for p in _JOINERS.split(sentence)]
-    pieces = [p for p in pieces if p]
     clauses: list[str] = []
-    pending = ""
+    for sentence in _SENTENCES.split(text):
+        clauses += _sentence_clauses([p.strip() for p in _JOINERS.split(sentence) if p.strip()])
+    return [c for c in clauses if content_words(c)]
+
+
+def _sentence_clauses(pieces: list[str]) -> list[str]:
+    clauses: list[str] = []
+    pending = ""   # a conditional ("if I hint a colour") waiting for its main clause, or a piece too short
     for piece in pieces:
+        opens_condition = bool(_CONDITIONAL_START.match(piece)) and " then " not in f" {piece} "
         piece = f"{pending} {piece}".strip()
-        pending = ""
-        if piece.startswith("then ") and clauses:
-            clauses[-1] = f"{clauses[-1]} {piece}"
-        elif _CONDITIONAL_START.match(piece) and " then " not in f" {piece} ":
+        if opens_condition and not pending:
             pending = piece
+        elif piece.startswith("then ") and clauses:
+            clauses[-1] = f"{clauses[-1]} {piece}"
+            pending = ""
         elif _too_short(piece, bool(clauses)):
             if clauses:
                 clauses[-1] = f"{clauses[-1]} {piece}"
+                pending = ""
             else:
                 pending = piece
         else:
             clauses.append(piece)
+            pending = ""
     if pending:
         if clauses and not content_words(pending):
             clauses[-1] = f"{clauses[-1]} {pending}"
         else:
             clauses.append(pending)
-    return [c for c in clauses if content_words(c)]
+    return clauses
 
 
 def _too_short(piece: str, after_a_clause: bool) -> bool:

@@ -102,7 +102,7 @@ CONVENTIONS = (
             "follow my lead",
             "repeat my number",
             "my number tells you which ball to take",
-            "take the ball I tell you",
+            "the number you hear from me is the ball to take",
             "the ball I call is the one to pick",
         ),
         negation="avoid-said-number", conflicts=("avoid-said-number", "select-next", "select-previous"),
@@ -163,8 +163,8 @@ CONVENTIONS = (
     Convention(
         "never-quit", GAME, "I select a ball every turn and never quit.", _never_quit,
         examples=(
-            "never quit",
-            "do not quit",
+            "do not leave the game",
+            "quitting is not allowed",
             "keep selecting until the end",
             "keep playing every turn",
             "continue until the game is over",
@@ -178,7 +178,7 @@ CONVENTIONS = (
         examples=(
             "quit",
             "quit now",
-            "quit right away",
+            "quit as soon as the game starts",
             "give up immediately",
             "end the game at once",
             "select 0 immediately",
