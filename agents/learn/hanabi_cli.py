@@ -21,8 +21,9 @@ import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--algo", choices=["bc", "ppo"], default="ppo",
-                        help="bc: clone the rule-based bot of the instruction; ppo: instructPPO (vanilla with --instruction none)")
+    parser.add_argument("--algo", choices=["bc", "ppo", "q"], default="ppo",
+                        help="bc: clone the rule-based bot of the instruction; ppo: instructPPO; q: instructQ "
+                             "(vanilla PPO / Q-learning with --instruction none)")
     parser.add_argument("--instruction", choices=["color", "rank", "none"], default="color")
     parser.add_argument("--out", required=True, help="run directory (checkpoint, log, plot)")
     parser.add_argument("--init", default=None, help="checkpoint to start PPO from, e.g. a bc run's latest.pt")
@@ -46,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(args.out, exist_ok=True)
     if args.algo == "bc":
         return _run_bc(args)
+    if args.algo == "q":
+        return _run_q(args)
     return _run_ppo(args)
 
 
@@ -121,6 +124,64 @@ def _run_ppo(args) -> int:
     _checkpoint(args, ppo, state, meta, latest, path, save)
     print(f"saved {path} at {state.step} steps ({state.wall / 60:.1f} min of training in all)")
     return 0
+
+
+def _run_q(args) -> int:
+    """instructQ; a resumed run keeps the network and step count but starts with an empty replay."""
+    import torch
+    from tqdm import tqdm
+
+    from agents.learn.hanabi_net import PolicyNet
+    from agents.learn.hanabi_q import QArgs, train
+
+    path = os.path.join(args.out, "latest.pt")
+    q = QArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed)
+    if args.resume and not os.path.exists(path):
+        print(f"instructplay: nothing to resume in {args.out}; start without --resume")
+        return 2
+    source = path if args.resume else args.init
+    ckpt = torch.load(source, map_location="cpu", weights_only=True) if source else {}
+    net = PolicyNet.from_checkpoint(ckpt) if ckpt else PolicyNet()
+    resumed = ckpt if args.resume else {}
+    run = {"step": resumed.get("step", 0), "wall": resumed.get("wall", 0.0), "log": resumed.get("log", [])}
+    meta = dict(resumed.get("meta", {})) or {"init": ckpt.get("meta", {}).get("init", source or "random")}
+    meta.update({"name": f"{'vanilla' if args.instruction == 'none' else args.instruction}-q",
+                 "instruction": None if args.instruction == "none" else args.instruction,
+                 "algo": "Q-learning" if args.instruction == "none" else "instructQ", "beta": q.beta,
+                 "play_lambda": 0.0, "hardware": _hardware()})
+    bar = tqdm(total=q.total_steps, initial=run["step"], unit="step", unit_scale=True)
+    deadline = time.time() + args.minutes * 60
+    clock = {"last": time.time(), "next_checkpoint": time.time() + args.checkpoint_minutes * 60}
+
+    def checkpoint(step, evaluate):
+        run["wall"] += time.time() - clock["last"]
+        clock["last"], run["step"] = time.time(), step
+        meta.update({"steps": step, "wall_s": round(run["wall"])})
+        if evaluate:
+            run["log"].append(_evaluate_and_log(args, net, meta, step, run["wall"], {}))
+        torch.save(net.checkpoint(step=step, wall=run["wall"], log=run["log"], meta=meta), path)
+
+    def on_step(step, stats):
+        bar.update(q.num_envs)
+        bar.set_postfix(score=f"{stats['train_score']:.2f}", lam=f"{stats['lam']:.3f}")
+        if time.time() >= clock["next_checkpoint"]:
+            checkpoint(step, evaluate=True)
+            clock["next_checkpoint"] = time.time() + args.checkpoint_minutes * 60
+        if time.time() >= deadline:
+            raise _OutOfTime(step)
+
+    try:
+        step = train(q, net, q.total_steps, run["step"], on_step)
+    except _OutOfTime as stop:
+        step = stop.args[0]
+    bar.close()
+    checkpoint(step, evaluate=True)
+    print(f"saved {path} at {step} steps")
+    return 0
+
+
+class _OutOfTime(Exception):
+    """Raised from the progress callback when --minutes is spent; carries the step count."""
 
 
 def _checkpoint(args, ppo, state, meta, stats, path, save) -> None:

@@ -194,3 +194,53 @@ def test_policy_net_masks_illegal_moves():
     legal[:, 3] = True
     logits, value = net(torch.zeros(2, 658), legal)
     assert logits.argmax(-1).tolist() == [3, 3] and value.shape == (2,)
+
+
+# ---------------------------------------------------------------- instructQ
+
+
+def test_q_acting_and_target_choose_by_q_plus_lambda_beta_prior():
+    from agents.learn.hanabi_q import greedy
+
+    game = game_after(10)  # red hint on A and C: the colour prior favours plays 5 and 7
+    obs = torch.from_numpy(encode(game, 1))[None]
+    legal = torch.from_numpy(game.legal_mask())[None]
+    q = torch.zeros(1, 20)
+    q[0, 3] = 0.5  # Q prefers discarding D
+    assert greedy(q, obs, legal, "color", lam=0.0, beta=1.0).item() == 3
+    assert greedy(q, obs, legal, "color", lam=1.0, beta=1.0).item() in (5, 7)
+    assert greedy(q, obs, legal, "none", lam=1.0, beta=1.0).item() == 3
+
+
+def test_q_loss_bootstraps_only_from_unfinished_games():
+    from agents.learn.hanabi_q import QArgs, q_loss
+
+    net = PolicyNet()
+    for p in net.parameters():
+        torch.nn.init.zeros_(p)
+    legal = torch.ones(2, 20, dtype=torch.bool)
+    batch = {"obs": torch.zeros(2, 658), "action": torch.tensor([0, 1]), "reward": torch.tensor([1.0, 1.0]),
+             "done": torch.tensor([1.0, 0.0]), "next_obs": torch.zeros(2, 658), "next_legal": legal}
+    with torch.no_grad():
+        net.logits_head.bias.fill_(2.0)
+    loss = q_loss(QArgs(gamma=0.5), net, net, batch, lam=0.0)
+    # Q = 2 everywhere: targets 1 (done) and 1 + 0.5 * 2 = 2; Huber of errors 1 and 0 -> (0.5 + 0) / 2
+    assert loss.item() == pytest.approx(0.25)
+
+
+def test_q_epsilons_follow_the_paper():
+    from agents.learn.hanabi_q import QArgs
+
+    eps = QArgs(num_envs=80).epsilons()
+    assert eps[0].item() == pytest.approx(0.1, rel=1e-6) and eps[1].item() == pytest.approx(0.1 ** (1 + 7 / 79), rel=1e-5)
+    assert eps[79].item() == 0.0  # 0.1 ** 8 is below 1e-6, which the paper rounds to 0
+    assert QArgs(lam=0.15, anneal_every=10).lam_at(25) == pytest.approx(0.0375)
+
+
+def test_q_training_runs_and_counts_steps():
+    from agents.learn.hanabi_q import QArgs, train
+
+    args = QArgs(num_envs=8, learning_starts=16, batch_size=8, buffer_size=64, total_steps=64)
+    seen = []
+    assert train(args, PolicyNet(), 64, on_step=lambda step, stats: seen.append(stats["loss"])) == 64
+    assert seen and all(math.isfinite(x) for x in seen)

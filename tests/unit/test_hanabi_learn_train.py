@@ -32,3 +32,13 @@ def test_clone_then_train_then_resume(tmp_path):
 def test_resume_without_a_checkpoint_explains_what_to_do(tmp_path, capsys):
     assert main(["train", "hanabi", "--out", str(tmp_path), "--resume"]) == 2
     assert "start without --resume" in capsys.readouterr().out
+
+
+def test_instruct_q_run_checkpoints_and_resumes(tmp_path):
+    args = ["train", "hanabi", "--algo", "q", "--instruction", "color", "--out", str(tmp_path),
+            "--num-envs", "8", "--eval-games", "2", "--threads", "1"]
+    assert main([*args, "--steps", "64"]) == 0
+    assert torch.load(tmp_path / "latest.pt", weights_only=True)["step"] == 64
+    assert main([*args, "--steps", "128", "--resume"]) == 0
+    ckpt = torch.load(tmp_path / "latest.pt", weights_only=True)
+    assert ckpt["step"] == 128 and ckpt["meta"]["algo"] == "instructQ" and len(ckpt["log"]) == 2
