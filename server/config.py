@@ -17,6 +17,8 @@ given in code (tests) on top of it. Every key, its variable and its default:
 | BOB_EPISODES          | INSTRUCTPLAY_BOB_EPISODES         | 50000 (the paper's training length)       |
 | BOB_SEED              | INSTRUCTPLAY_BOB_SEED             | 0 (training seed of on-demand Bobs)       |
 | BOB_WAIT_S            | INSTRUCTPLAY_BOB_WAIT_S           | 600 (longest an agent turn waits for a Bob)|
+| HANABI_AGENT_DIR      | INSTRUCTPLAY_HANABI_AGENT_DIR     | <repo>/agents/checkpoints/hanabi ({color,rank,vanilla}.pt; rule bots stand in for missing ones) |
+| HANABI_LAMBDA         | INSTRUCTPLAY_HANABI_LAMBDA        | 1.0 (lambda of log pi + lambda log prior for Hanabi agents that follow instructions) |
 | HOST                  | INSTRUCTPLAY_HOST                 | 127.0.0.1                                 |
 | PORT                  | INSTRUCTPLAY_PORT                 | 5000                                      |
 | SECRET_KEY            | INSTRUCTPLAY_SECRET_KEY           | random per process                        |
@@ -45,6 +47,8 @@ DEFAULTS: dict[str, object] = {
     "BOB_EPISODES": 50000,
     "BOB_SEED": 0,
     "BOB_WAIT_S": 600.0,
+    "HANABI_AGENT_DIR": str(REPO_ROOT / "agents" / "checkpoints" / "hanabi"),
+    "HANABI_LAMBDA": 1.0,
     "HOST": "127.0.0.1",
     "PORT": 5000,
     "SECRET_KEY": None,

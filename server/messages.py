@@ -73,8 +73,11 @@ def parse_start_game(payload: Any) -> StartGame:
         raise ProtocolError("bad_message", f"unknown game {game!r}; send one of {', '.join(GAME_NAMES)}")
     partner = _string(p, "partner", required=True)
     seat = _integer(p, "seat", default=0)
-    if seat != 0:
-        raise ProtocolError("bad_message", f"seat {seat} cannot be taken: the person always plays seat 0; send \"seat\": 0")
+    if game == "say-select" and seat != 0:
+        raise ProtocolError("bad_message", f"seat {seat} cannot be taken: in Say-Select the person always plays "
+                                           f"seat 0 (Alice); send \"seat\": 0")
+    if seat not in (0, 1):
+        raise ProtocolError("bad_message", f"seat {seat} does not exist: Hanabi here has two seats, 0 (moves first) and 1")
     seed = _integer(p, "seed", default=None)
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise ProtocolError("bad_message", f"seed must be in 0..{MAX_SEED}, got {seed}")

@@ -1,5 +1,8 @@
-"""The agent side of a Say-Select room: what an instruction is understood to mean (the prior), and the
-trained Bob for that prior (cached on disk, trained in the background on demand).
+"""The agent side of a room: what an instruction is understood to mean (the prior), and the agent that acts.
+
+Say-Select: the prior table of an instruction, and the trained Bob for that prior (cached on disk,
+trained in the background on demand). Hanabi (the end of this file): the conventions reading of an
+instruction, which of the shipped agents it calls for, and its prior over the agent's legal moves.
 
 The prior backend is chosen by config PRIOR_BACKEND: `table` (the default; a labelled stand-in for the
 paper's GPT-J prior), `conventions` (agents.priors.conventions.ConventionsPrior) or `lm` (the paper's
@@ -14,6 +17,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -191,3 +195,128 @@ class BobProvider:
                 self._bobs[key] = self.factory(train_table, lam, self.seed, progress)
                 log.info("Bob %s ready in %.1f s", key, time.perf_counter() - start)
             return self._bobs[key]
+
+
+# ---------------------------------------------------------------- Hanabi
+
+HANABI_ROLES = ("color", "rank", "vanilla")
+HANABI_ROLE_WORDS = {"color": "colour-instructed agent", "rank": "rank-instructed agent", "vanilla": "vanilla agent"}
+# The rule bot that stands in for an agent whose checkpoint is missing (there is no instruction-free rule bot).
+HANABI_RULEBOT_FOR = {"color": "rulebot:color", "rank": "rulebot:rank", "vanilla": "rulebot:color"}
+HANABI_ROLE_OF_CONVENTION = {"color-hint-play": "color", "rank-hint-play": "rank"}
+
+
+@dataclass(frozen=True)
+class HanabiAgentSpec:
+    role: str     # "color", "rank" or "vanilla"
+    source: str   # a checkpoint path, or "rulebot:color" / "rulebot:rank"
+    label: str    # what the page and the event log call it
+
+    @property
+    def is_rulebot(self) -> bool:
+        return self.source.startswith("rulebot:")
+
+
+def hanabi_agent_specs(directory: str) -> dict[str, HanabiAgentSpec]:
+    """The shipped agents `<directory>/{color,rank,vanilla}.pt`, each replaced by a rule bot (labelled
+    as a stand-in) when its checkpoint is missing."""
+    specs = {}
+    for role in HANABI_ROLES:
+        path = Path(directory) / f"{role}.pt"
+        if path.is_file():
+            specs[role] = HanabiAgentSpec(role, str(path), f"{HANABI_ROLE_WORDS[role]} ({path.name})")
+        else:
+            bot = HANABI_RULEBOT_FOR[role]
+            kind = {"rulebot:color": "colour", "rulebot:rank": "rank"}[bot]
+            specs[role] = HanabiAgentSpec(role, bot, f"rule bot ({kind} hints mean play), standing in for the "
+                                                     f"{HANABI_ROLE_WORDS[role]} (no {path.name} yet)")
+            log.info("no Hanabi checkpoint %s: the %s stands in for the %s", path, bot, HANABI_ROLE_WORDS[role])
+    return specs
+
+
+class HanabiAgents:
+    """The Hanabi agents by role, each loaded once on first use (torch is imported then, not at start)."""
+
+    def __init__(self, specs: dict[str, HanabiAgentSpec]):
+        self.specs = specs
+        self._agents: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, role: str) -> Any:
+        with self._lock:
+            if role not in self._agents:
+                from agents.hanabi_policy import load_hanabi_agent
+
+                start = time.perf_counter()
+                self._agents[role] = load_hanabi_agent(self.specs[role].source)
+                log.info("Hanabi agent %s (%s) loaded in %.1f s", role, self.specs[role].source,
+                         time.perf_counter() - start)
+            return self._agents[role]
+
+
+@dataclass(frozen=True)
+class HanabiUnderstanding:
+    backend: str
+    understood: list[dict[str, Any]]  # [{"convention", "weight", "description"}], highest weight first
+    summary: str
+    confidence: float
+    clarify: bool
+    question: str | None
+    role: str  # the agent this reading calls for
+
+    def prior_definition(self) -> dict[str, Any]:
+        """What the instruction's prior is: a mixture of these conventions (docs/DATABASE.md)."""
+        return {"backend": self.backend, "conventions": [[c["convention"], c["weight"]] for c in self.understood]}
+
+
+def hanabi_role(understood: list[tuple[str, float]]) -> str:
+    """The agent whose instruction matches the reading best: the colour (rank) agent when the colour (rank)
+    hint convention outweighs the other, the default (vanilla) agent when neither was read."""
+    weights = {role: 0.0 for role in HANABI_ROLES}
+    for convention_id, weight in understood:
+        role = HANABI_ROLE_OF_CONVENTION.get(convention_id)
+        if role is not None:
+            weights[role] += weight
+    if weights["color"] == weights["rank"]:
+        return "vanilla"
+    return "color" if weights["color"] > weights["rank"] else "rank"
+
+
+class HanabiReader:
+    """Hanabi instructions through the conventions backend (whatever PRIOR_BACKEND says, since the table
+    stand-in exists only for Say-Select): what a text means, and its prior over the agent's legal moves,
+    p = ConventionsPrior.log_probs("hanabi", text, partner's last move in the paper's words, move texts)."""
+
+    def __init__(self, prior: Prior | None = None):
+        self._prior = prior
+        self._lock = threading.Lock()
+
+    @property
+    def prior(self) -> Prior:
+        with self._lock:
+            if self._prior is None:
+                from agents.priors.conventions import ConventionsPrior
+
+                self._prior = ConventionsPrior()
+            return self._prior
+
+    def warm(self) -> None:
+        """Load the sentence-embedding model now (seconds), not on the first instruction."""
+        self.understand("play the cards whose colour I hint")
+
+    def understand(self, text: str) -> HanabiUnderstanding:
+        from agents.priors.conventions import convention
+
+        reading = self.prior.understand("hanabi", text)
+        understood = [{"convention": cid, "weight": round(float(w), 4),
+                       "description": convention("hanabi", cid).description} for cid, w in reading.understood]
+        return HanabiUnderstanding(self.prior.name, understood, reading.summary, round(float(reading.confidence), 4),
+                                   bool(reading.clarify), reading.question, hanabi_role(list(reading.understood)))
+
+    def log_probs(self, text: str, game: Any, seat: int) -> tuple[list[int], np.ndarray]:
+        """(the legal uids of `seat`, who is to move, and the instruction's log-prior over them)."""
+        from agents.envs.hanabi.language import move_text, partner_last_move_text
+
+        legal = game.legal_moves()
+        logp = self.prior.log_probs("hanabi", text, partner_last_move_text(game, seat), [move_text(u) for u in legal])
+        return legal, np.asarray(logp, dtype=np.float64)

@@ -1,7 +1,7 @@
 """Socket.IO event handlers: the client -> server half of docs/PROTOCOL.md.
 
-Each handler parses its payload (server/messages.py), hands it to the room service
-(server/games/rooms.py) and sends the direct replies. Anything refused becomes an `error` event that
+Each handler parses its payload (server/messages.py), hands it to the service of its game
+(server/games/rooms.py `Games`: Say-Select's or Hanabi's) and sends the direct replies. Anything refused becomes an `error` event that
 says what was wrong and what to do, is logged with the offending payload, and changes nothing.
 """
 
@@ -17,19 +17,19 @@ from flask_socketio import emit, join_room
 from server import messages
 from server.db.store import StorageUnavailable
 from server.extensions import socketio
-from server.games.rooms import RoomService
+from server.games.rooms import Games, GameService
 from server.messages import ProtocolError
 
 log = logging.getLogger(__name__)
 CLIENT_EVENTS = ("start_game", "instruction", "move", "resume", "explain")
 
 
-def service() -> RoomService:
+def games() -> Games:
     return current_app.extensions["instructplay"]
 
 
 def handler(event: str, parse: Callable[[Any], Any]):
-    """Register `fn(service, message, sid, request_id)` for `event`, turning every failure into an `error`."""
+    """Register `fn(games, message, sid, request_id)` for `event`, turning every failure into an `error`."""
 
     def register(fn):
         @socketio.on(event)
@@ -38,7 +38,7 @@ def handler(event: str, parse: Callable[[Any], Any]):
             payload = args[0] if len(args) == 1 else list(args)
             rid = messages.request_id(payload)
             try:
-                fn(service(), parse(payload), request.sid, rid)
+                fn(games(), parse(payload), request.sid, rid)
             except ProtocolError as e:
                 reject(event, e.code, e.message, payload, rid)
             except StorageUnavailable as e:
@@ -59,7 +59,8 @@ def reject(event: str, code: str, message: str, payload: Any, rid: Any) -> None:
 
 
 @handler("start_game", messages.parse_start_game)
-def start_game(svc: RoomService, msg: messages.StartGame, sid: str, rid: Any) -> None:
+def start_game(all_games: Games, msg: messages.StartGame, sid: str, rid: Any) -> None:
+    svc = all_games.for_new(msg.game)
     room, token = svc.start_game(msg, sid)
     join_room(room.id)
     emit("game_started", {**svc.started_message(room, token), "request_id": rid})
@@ -68,37 +69,38 @@ def start_game(svc: RoomService, msg: messages.StartGame, sid: str, rid: Any) ->
 
 
 @handler("instruction", messages.parse_instruction)
-def instruction(svc: RoomService, msg: messages.InstructionMsg, sid: str, rid: Any) -> None:
-    svc.instruction(msg, sid, rid)
+def instruction(all_games: Games, msg: messages.InstructionMsg, sid: str, rid: Any) -> None:
+    all_games.for_game(msg.game_id).instruction(msg, sid, rid)
 
 
 @handler("move", messages.parse_move)
-def move(svc: RoomService, msg: messages.MoveMsg, sid: str, rid: Any) -> None:
-    svc.move(msg, sid)
+def move(all_games: Games, msg: messages.MoveMsg, sid: str, rid: Any) -> None:
+    all_games.for_game(msg.game_id).move(msg, sid)
 
 
 @handler("resume", messages.parse_resume)
-def resume(svc: RoomService, msg: messages.ResumeMsg, sid: str, rid: Any) -> None:
-    room = svc.resume(msg, sid)
+def resume(all_games: Games, msg: messages.ResumeMsg, sid: str, rid: Any) -> None:
+    svc, room = all_games.resume(msg, sid)
     join_room(room.id)
     with room.lock:
         emit("game_started", {**svc.started_message(room, msg.token), "request_id": rid})
         if room.understanding is not None:
             emit("understanding", room.understanding)
         emit("state", svc.state_message(room))
-        if room.game.over:
+        if room.over:
             emit("game_over", svc.game_over_message(room))
     svc.after_resume(room)
 
 
 @handler("explain", messages.parse_explain)
-def explain(svc: RoomService, msg: messages.ExplainMsg, sid: str, rid: Any) -> None:
+def explain(all_games: Games, msg: messages.ExplainMsg, sid: str, rid: Any) -> None:
+    svc: GameService = all_games.for_game(msg.game_id)
     emit("explanation", {**svc.explain(msg, sid), "request_id": rid})
 
 
 @socketio.on("disconnect")
 def disconnect(*_reason) -> None:
-    service().leave(request.sid)
+    games().leave(request.sid)
 
 
 @socketio.on("*")

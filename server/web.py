@@ -1,14 +1,19 @@
-"""HTTP routes: the browser client (static/) and the JSON API the start page reads."""
+"""HTTP routes: the browser client (static/), the JSON API the start page reads, and replays of
+finished games (rebuilt from the database: server/replay.py)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, send_from_directory
 
-from server.games import say_select
+from server import replay as replays
+from server.db.store import StorageUnavailable
 
 bp = Blueprint("web", __name__)
+MAX_LISTED_GAMES = 200
 
-PARTNERS_BY_GAME = {"say-select": say_select.partner_list, "hanabi": list}
+
+def games():
+    return current_app.extensions["instructplay"]
 
 
 @bp.get("/")
@@ -19,7 +24,42 @@ def index():
 @bp.get("/api/partners")
 def partners():
     game = request.args.get("game", "say-select")
-    listing = PARTNERS_BY_GAME.get(game)
+    listing = games().partner_list(game)
     if listing is None:
-        return jsonify(error=f"unknown game {game!r}; ask for one of {', '.join(PARTNERS_BY_GAME)}"), 404
-    return jsonify(listing())
+        return jsonify(error=f"unknown game {game!r}; ask for one of {', '.join(games().services)}"), 404
+    return jsonify(listing)
+
+
+@bp.get("/api/games")
+def finished_games():
+    """The latest finished games, newest first (`?limit=N`, at most 200), to pick a replay from."""
+    limit = request.args.get("limit", default=50, type=int)
+    return jsonify(games().store.finished_games(max(1, min(limit, MAX_LISTED_GAMES))))
+
+
+@bp.get("/api/games/<game_id>/replay")
+def replay(game_id: str):
+    return _answer(game_id, replays.replay)
+
+
+@bp.get("/api/games/<game_id>/hanablive.json")
+def hanablive(game_id: str):
+    response = _answer(game_id, replays.hanablive)
+    if response.status_code == 200:
+        response.headers["Content-Disposition"] = f'attachment; filename="hanabi-{game_id}.json"'
+    return response
+
+
+def _answer(game_id: str, build):
+    record = games().store.load_game(game_id)
+    if record is None:
+        return jsonify(error=f"there is no game {game_id}; pick one from GET /api/games"), 404
+    try:
+        return jsonify(build(record))
+    except replays.NotReplayable as e:
+        return jsonify(error=str(e)), 409
+
+
+@bp.errorhandler(StorageUnavailable)
+def storage_unavailable(e: StorageUnavailable):
+    return jsonify(error=f"{e}; try again in a moment"), 503

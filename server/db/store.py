@@ -153,6 +153,19 @@ class Store:
         except (SQLAlchemyError, OSError) as e:
             raise StorageUnavailable(f"the database is unavailable ({type(e).__name__})") from e
 
+    def finished_games(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest finished games, newest first: id, game, partner, seed, end time, score, turns."""
+        try:
+            with Session(self.engine) as session:
+                rows = session.execute(
+                    select(Game.id, Game.game, Game.agent, Game.seed, Game.ended_at, Outcome.score, Outcome.turns)
+                    .join(Outcome, Outcome.game_id == Game.id).where(Game.status == "over")
+                    .order_by(Game.ended_at.desc(), Game.id).limit(limit)).all()
+        except (SQLAlchemyError, OSError) as e:
+            raise StorageUnavailable(f"the database is unavailable ({type(e).__name__})") from e
+        return [{"game_id": r.id, "game": r.game, "partner": r.agent, "seed": r.seed, "ended_at": iso(r.ended_at),
+                 "score": r.score, "turns": r.turns} for r in rows]
+
     def export_games(self) -> Iterator[dict[str, Any]]:
         """Every game, oldest first, with its participant, instructions, events and outcome."""
         with Session(self.engine) as session:

@@ -1,9 +1,13 @@
-"""Game rooms: one `Room` per live game, and the `RoomService` that runs the protocol's flow.
+"""Game rooms: one room per live game, the services that run the protocol's flow, and `Games`, which
+hands each message to the service of its game.
 
-For every change the service (1) checks it against the rules, (2) stores it as an event, and only then
+For every change a service (1) checks it against the rules, (2) stores it as an event, and only then
 (3) adopts the new state and (4) emits it. If the store refuses, nothing is applied. The agent's move
-and the instruction -> prior -> trained Bob pipeline run as background tasks, never in a socket handler.
+and the instruction -> prior -> agent pipeline run as background tasks, never in a socket handler.
 A room that is not in memory (after a restart, or on another process) is rebuilt from its events.
+
+`GameService` holds what every game shares (rooms, resume, explanations, storing events, errors);
+`RoomService` is Say-Select's service; Hanabi's is server/games/hanabi_rooms.py.
 """
 
 from __future__ import annotations
@@ -59,29 +63,177 @@ class Room:
         self.agent_busy = False
         self.explanations: dict[int, dict[str, Any]] = {}
 
+    @property
+    def over(self) -> bool:
+        return self.game.over
 
-class RoomService:
-    def __init__(self, store: Store, interpreter: Interpreter, bobs: BobProvider, emit: Emit, start_task: StartTask,
-                 config: dict[str, Any]):
+
+class GameService:
+    """What every game's service shares. A room has `id`, `resume_token_hash`, `lock`, `sids`, `next_seq`,
+    `explanations` (turn -> {"move", "text", "top"}) and `over`; a subclass sets `game` and provides
+    `_rebuild(record)`, `partner_list()` and the flow of its game."""
+
+    game = ""
+
+    def __init__(self, store: Store, emit: Emit, start_task: StartTask, config: dict[str, Any]):
         self.store = store
-        self.interpreter = interpreter
-        self.bobs = bobs
         self.emit = emit
         self.start_task = start_task
         self.delay_ms = int(config["AGENT_DELAY_MS"])
         self.max_instruction_chars = int(config["MAX_INSTRUCTION_CHARS"])
+        self.rooms: dict[str, Any] = {}
+        self._rooms_lock = threading.Lock()
+
+    def partner_list(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _rebuild(self, record: GameRecord) -> Any:
+        raise NotImplementedError
+
+    def resume(self, req: ResumeMsg, sid: str) -> Any:
+        """Check the token and let `sid` act in the game again (rebuilding it from its events if needed)."""
+        room = self._room(req.game_id)
+        if not hmac.compare_digest(room.resume_token_hash, token_hash(req.token)):
+            raise ProtocolError("bad_token", "this resume token does not belong to that game; use the "
+                                             "resume_token from its game_started, or start a new game")
+        with room.lock:
+            room.sids.add(sid)
+        log.info("game %s resumed by %s", room.id, sid)
+        return room
+
+    def leave(self, sid: str) -> None:
+        """Forget a closed connection; a finished game nobody watches leaves memory (it stays stored)."""
+        with self._rooms_lock:
+            for room in list(self.rooms.values()):
+                room.sids.discard(sid)
+                if not room.sids and room.over:
+                    del self.rooms[room.id]
+
+    def explain(self, req: ExplainMsg, sid: str) -> dict[str, Any]:
+        room = self._joined(req.game_id, sid)
+        with room.lock:
+            if not room.explanations:
+                raise ProtocolError("bad_message", "your partner has not moved yet; ask again after its first move")
+            turn = max(room.explanations) if req.turn is None else req.turn
+            if turn not in room.explanations:
+                raise ProtocolError("bad_message", f"your partner did not move at turn {turn}; its moves were at "
+                                                   f"turns {sorted(room.explanations)}")
+            return {"game_id": room.id, "turn": turn, **room.explanations[turn]}
+
+    def _check_instruction(self, text: str) -> None:
+        if len(text) > self.max_instruction_chars:
+            raise ProtocolError("too_long", f"the instruction has {len(text)} characters; the limit is "
+                                            f"{self.max_instruction_chars}: shorten it and send it again")
+        if not text.strip():
+            raise ProtocolError("bad_message", "the instruction is empty; type what your partner should do")
+
+    def _append(self, room: Any, events: list[NewEvent], **extra: Any) -> None:
+        """Store events (caller holds room.lock); on failure raise the protocol error and change nothing."""
+        try:
+            self.store.append(room.id, events, **extra)
+        except StorageUnavailable as e:
+            raise ProtocolError("storage_unavailable", f"{e}; nothing was applied, try again in a moment") from e
+        except StaleGame as e:
+            with self._rooms_lock:
+                self.rooms.pop(room.id, None)
+            log.error("game %s: %s", room.id, e)
+            raise ProtocolError("conflict", "this game moved on elsewhere; send resume to reload it") from e
+        room.next_seq += len(events)
+
+    def _error(self, to: str, code: str, message: str, event: str, request_id: Any) -> None:
+        log.warning("%s error for %s on %s: %s", code, to, event, message)
+        self.emit("error", {"code": code, "message": message, "event": event, "request_id": request_id}, to=to)
+
+    def _joined(self, game_id: str, sid: str) -> Any:
+        room = self.rooms.get(game_id)
+        if room is None or sid not in room.sids:
+            raise ProtocolError("unknown_game", f"this connection is not in game {game_id}; start a game, or "
+                                                f"send resume with its game_id and resume_token")
+        return room
+
+    def _room(self, game_id: str, record: GameRecord | None = None) -> Any:
+        """The live room, or the game rebuilt from its stored `record` (loaded when not given)."""
+        with self._rooms_lock:
+            room = self.rooms.get(game_id)
+            if room is not None:
+                return room
+            record = record or self.store.load_game(game_id)
+            if record is None:
+                raise ProtocolError("unknown_game", f"there is no game {game_id}; start a new game")
+            room = self._rebuild(record)
+            self.rooms[game_id] = room
+        return room
+
+
+class Games:
+    """The services by game name: each message goes to the service of its game."""
+
+    def __init__(self, store: Store, services: list[GameService]):
+        self.store = store
+        self.services = {s.game: s for s in services}
+
+    @property
+    def rooms(self) -> dict[str, Any]:
+        """Every live room of every game, by game id."""
+        return {gid: room for s in self.services.values() for gid, room in s.rooms.items()}
+
+    def for_new(self, game: str) -> GameService:
+        service = self.services.get(game)
+        if service is None:
+            raise ProtocolError("bad_message", f"{game} cannot be played on this server; start one of "
+                                               f"{', '.join(self.services)}")
+        return service
+
+    def for_game(self, game_id: str) -> GameService:
+        """The service holding live game `game_id` (a game not in memory is only found by `for_resume`)."""
+        for service in self.services.values():
+            if game_id in service.rooms:
+                return service
+        raise ProtocolError("unknown_game", f"this connection is not in game {game_id}; start a game, or "
+                                            f"send resume with its game_id and resume_token")
+
+    def resume(self, req: ResumeMsg, sid: str) -> tuple[GameService, Any]:
+        """(service, room) for a resume, rebuilding the game from its events when it is not in memory."""
+        try:
+            service = self.for_game(req.game_id)
+        except ProtocolError:
+            record = self.store.load_game(req.game_id)
+            if record is None or record.game not in self.services:
+                raise ProtocolError("unknown_game", f"there is no game {req.game_id}; start a new game") from None
+            service = self.services[record.game]
+            service._room(req.game_id, record)
+        return service, service.resume(req, sid)
+
+    def partner_list(self, game: str) -> list[dict[str, Any]] | None:
+        service = self.services.get(game)
+        return None if service is None else service.partner_list()
+
+    def leave(self, sid: str) -> None:
+        for service in self.services.values():
+            service.leave(sid)
+
+
+class RoomService(GameService):
+    """Say-Select: the person plays Alice, the agent a trained Bob for the instruction's prior."""
+
+    game = say_select.GAME
+
+    def __init__(self, store: Store, interpreter: Interpreter, bobs: BobProvider, emit: Emit, start_task: StartTask,
+                 config: dict[str, Any]):
+        super().__init__(store, emit, start_task, config)
+        self.interpreter = interpreter
+        self.bobs = bobs
         self.bob_wait_s = float(config["BOB_WAIT_S"])
         self.game_config = {"prior_backend": interpreter.prior.name, "bob_seed": bobs.seed,
                             "bob_episodes": int(config["BOB_EPISODES"]), "agent_delay_ms": self.delay_ms}
-        self.rooms: dict[str, Room] = {}
-        self._rooms_lock = threading.Lock()
 
-    # --- starting, joining, leaving ---
+    def partner_list(self) -> list[dict[str, Any]]:
+        return say_select.partner_list()
+
+    # --- starting and resuming ---
 
     def start_game(self, req: StartGame, sid: str) -> tuple[Room, str]:
         """Create and store a new game; the caller joins `sid` to the room and sends game_started + state."""
-        if req.game != say_select.GAME:
-            raise ProtocolError("bad_message", f"{req.game} cannot be played on this server yet; start \"say-select\"")
         partner = PARTNERS.get(req.partner)
         if partner is None:
             raise ProtocolError("unknown_partner", f"no partner {req.partner!r} for {req.game}; choose one of "
@@ -110,17 +262,6 @@ class RoomService:
         actor, text = ("human", instruction) if instruction else ("system", PAPER_INSTRUCTION)
         self.start_task(self.instruct, room, text, actor, sid, request_id)
 
-    def resume(self, req: ResumeMsg, sid: str) -> Room:
-        """Check the token and let `sid` act in the game again (rebuilding it from its events if needed)."""
-        room = self._room(req.game_id)
-        if not hmac.compare_digest(room.resume_token_hash, token_hash(req.token)):
-            raise ProtocolError("bad_token", "this resume token does not belong to that game; use the "
-                                             "resume_token from its game_started, or start a new game")
-        with room.lock:
-            room.sids.add(sid)
-        log.info("game %s resumed by %s", room.id, sid)
-        return room
-
     def after_resume(self, room: Room) -> None:
         """Restart whatever a lost connection, a restart or a failed write left pending: the partner's
         prior and Bob, and the agent's turn."""
@@ -133,14 +274,6 @@ class RoomService:
             if room.game.to_act == "agent" and not room.agent_busy:
                 room.agent_busy = True
                 self.start_task(self.agent_turn, room, room.game.step)
-
-    def leave(self, sid: str) -> None:
-        """Forget a closed connection; a finished game nobody watches leaves memory (it stays stored)."""
-        with self._rooms_lock:
-            for room in list(self.rooms.values()):
-                room.sids.discard(sid)
-                if not room.sids and room.game.over:
-                    del self.rooms[room.id]
 
     # --- the person's messages ---
 
@@ -166,17 +299,6 @@ class RoomService:
         room = self._joined(req.game_id, sid)
         self._check_instruction(req.text)
         self.start_task(self.instruct, room, req.text, "human", sid, request_id)
-
-    def explain(self, req: ExplainMsg, sid: str) -> dict[str, Any]:
-        room = self._joined(req.game_id, sid)
-        with room.lock:
-            if not room.explanations:
-                raise ProtocolError("bad_message", "your partner has not moved yet; ask again after its first move")
-            turn = max(room.explanations) if req.turn is None else req.turn
-            if turn not in room.explanations:
-                raise ProtocolError("bad_message", f"your partner did not move at turn {turn}; its moves were at "
-                                                   f"turns {sorted(room.explanations)}")
-            return {"game_id": room.id, "turn": turn, **room.explanations[turn]}
 
     # --- background tasks ---
 
@@ -344,13 +466,6 @@ class RoomService:
 
     # --- helpers ---
 
-    def _check_instruction(self, text: str) -> None:
-        if len(text) > self.max_instruction_chars:
-            raise ProtocolError("too_long", f"the instruction has {len(text)} characters; the limit is "
-                                            f"{self.max_instruction_chars}: shorten it and send it again")
-        if not text.strip():
-            raise ProtocolError("bad_message", "the instruction is empty; type what your partner should do")
-
     def _adopt_prior(self, room: Room, table: np.ndarray, backend: str, message: dict[str, Any] | None) -> None:
         room.table, room.backend, room.understanding = table, backend, message
         room.bob_key = self.bobs.key(table, room.partner.lam)
@@ -359,42 +474,6 @@ class RoomService:
             room.bob_ready.clear()
         else:
             room.bob_ready.set()
-
-    def _append(self, room: Room, events: list[NewEvent], **extra: Any) -> None:
-        """Store events (caller holds room.lock); on failure raise the protocol error and change nothing."""
-        try:
-            self.store.append(room.id, events, **extra)
-        except StorageUnavailable as e:
-            raise ProtocolError("storage_unavailable", f"{e}; nothing was applied, try again in a moment") from e
-        except StaleGame as e:
-            with self._rooms_lock:
-                self.rooms.pop(room.id, None)
-            log.error("game %s: %s", room.id, e)
-            raise ProtocolError("conflict", "this game moved on elsewhere; send resume to reload it") from e
-        room.next_seq += len(events)
-
-    def _error(self, to: str, code: str, message: str, event: str, request_id: Any) -> None:
-        log.warning("%s error for %s on %s: %s", code, to, event, message)
-        self.emit("error", {"code": code, "message": message, "event": event, "request_id": request_id}, to=to)
-
-    def _joined(self, game_id: str, sid: str) -> Room:
-        room = self.rooms.get(game_id)
-        if room is None or sid not in room.sids:
-            raise ProtocolError("unknown_game", f"this connection is not in game {game_id}; start a game, or "
-                                                f"send resume with its game_id and resume_token")
-        return room
-
-    def _room(self, game_id: str) -> Room:
-        with self._rooms_lock:
-            room = self.rooms.get(game_id)
-            if room is not None:
-                return room
-            record = self.store.load_game(game_id)
-            if record is None:
-                raise ProtocolError("unknown_game", f"there is no game {game_id}; start a new game")
-            room = self._rebuild(record)
-            self.rooms[game_id] = room
-        return room
 
     def _rebuild(self, record: GameRecord) -> Room:
         """A room from its stored events alone: the deal and moves, the latest instruction's prior."""
