@@ -120,7 +120,8 @@ def test_hanabi_conventions():
 
 
 def test_every_convention_is_documented_and_answers_its_game():
-    observations = {"say-select": bob_observation_text(2, 2), "hanabi": "My partner told me that the color of my card at position A is red"}
+    observations = {"say-select": bob_observation_text(2, 2),
+                    "hanabi": "My partner told me that the color of my card at position A is red"}
     actions = {"say-select": BOB_ACTION_TEXTS, "hanabi": MOVE_TEXTS}
     for game, conventions in CONVENTIONS.items():
         assert len({c.id for c in conventions}) == len(conventions)
