@@ -53,13 +53,19 @@ def hanablive(game_id: str):
 def _answer(game_id: str, build):
     record = games().store.load_game(game_id)
     if record is None:
-        return jsonify(error=f"there is no game {game_id}; pick one from GET /api/games"), 404
+        return _error(f"there is no game {game_id}; pick one from GET /api/games", 404)
     try:
         return jsonify(build(record))
     except replays.NotReplayable as e:
-        return jsonify(error=str(e)), 409
+        return _error(str(e), 409)
+
+
+def _error(message: str, status: int):
+    response = jsonify(error=message)
+    response.status_code = status
+    return response
 
 
 @bp.errorhandler(StorageUnavailable)
 def storage_unavailable(e: StorageUnavailable):
-    return jsonify(error=f"{e}; try again in a moment"), 503
+    return _error(f"{e}; try again in a moment", 503)
