@@ -9,7 +9,7 @@ given in code (tests) on top of it. Every key, its variable and its default:
 | AGENT_DELAY_MS        | INSTRUCTPLAY_AGENT_DELAY_MS       | 700 (pause before the agent's move shows) |
 | MESSAGE_QUEUE         | INSTRUCTPLAY_MESSAGE_QUEUE        | none (a Redis URL for several processes)  |
 | MESSAGE_QUEUE_CHANNEL | INSTRUCTPLAY_MESSAGE_QUEUE_CHANNEL| flask-socketio (processes of one site share it) |
-| PRIOR_BACKEND         | INSTRUCTPLAY_PRIOR_BACKEND        | table (or conventions, lm)                |
+| PRIOR_BACKEND         | INSTRUCTPLAY_PRIOR_BACKEND        | conventions (or table, lm)                |
 | PRIOR_TABLE_P         | INSTRUCTPLAY_PRIOR_TABLE_P        | 0.9 (the table prior's p)                 |
 | LM_MODEL              | INSTRUCTPLAY_LM_MODEL             | none (a local causal-LM path for `lm`)    |
 | MAX_INSTRUCTION_CHARS | INSTRUCTPLAY_MAX_INSTRUCTION_CHARS| 1000                                      |
@@ -39,7 +39,7 @@ DEFAULTS: dict[str, object] = {
     "AGENT_DELAY_MS": 700,
     "MESSAGE_QUEUE": None,
     "MESSAGE_QUEUE_CHANNEL": "flask-socketio",
-    "PRIOR_BACKEND": "table",
+    "PRIOR_BACKEND": "conventions",
     "PRIOR_TABLE_P": 0.9,
     "LM_MODEL": None,
     "MAX_INSTRUCTION_CHARS": 1000,

@@ -110,14 +110,16 @@ def serve(folder: Path, **settings: str) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """The server as `./run.sh serve` starts it: the default (table) prior."""
-    with serve(tmp_path_factory.mktemp("e2e-server")) as server:
+    """The server with the table prior (the labelled stand-in for the paper's GPT-J prior): every
+    instruction gives the same prior, so one Bob serves every test."""
+    with serve(tmp_path_factory.mktemp("e2e-server"), PRIOR_BACKEND="table") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def conventions_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """The server reading free text with the conventions backend, which asks when it is unsure."""
+    """The server as `./run.sh serve` starts it: free text read by the conventions backend (the
+    default), which asks when it is unsure."""
     with serve(tmp_path_factory.mktemp("e2e-conventions"), PRIOR_BACKEND="conventions") as server:
         yield server
 

@@ -69,7 +69,7 @@ class Inbox:
 def make_app(url: str, tmp_path: Path, bob_factory=None, **config):
     return create_app({"DATABASE_URL": url, "AGENT_DELAY_MS": 0, "BOB_CACHE_DIR": str(tmp_path / "bobs"),
                        "BOB_FACTORY": bob_factory or (lambda table, lam, seed, progress: IntuitiveBob()),
-                       "TESTING": True, **config})
+                       "TESTING": True, "PRIOR_BACKEND": "table", **config})
 
 
 @pytest.fixture(params=BACKENDS)

@@ -27,7 +27,7 @@ from server.app import create_app, socketio
 from server.config import load_config
 from tests.integration.test_socket_play import IntuitiveBob
 config = load_config()
-app = create_app({"BOB_FACTORY": lambda *args: IntuitiveBob()})
+app = create_app({"BOB_FACTORY": lambda *args: IntuitiveBob(), "PRIOR_BACKEND": "table"})
 socketio.run(app, host="127.0.0.1", port=int(config["PORT"]), allow_unsafe_werkzeug=True, log_output=False)
 """
 
