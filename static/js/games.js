@@ -14,8 +14,8 @@ export const GAMES = [
     id: "hanabi",
     name: "Hanabi",
     description: "The cooperative card game: give hints, play cards in order, build fireworks together.",
-    page: null,
-    available: false,
+    page: "/static/hanabi.html",
+    available: true,
   },
 ];
 
