@@ -4,8 +4,8 @@ Say-Select: the prior table of an instruction, and the trained Bob for that prio
 trained in the background on demand). Hanabi (the end of this file): the conventions reading of an
 instruction, which of the shipped agents it calls for, and its prior over the agent's legal moves.
 
-The prior backend is chosen by config PRIOR_BACKEND: `table` (the default; a labelled stand-in for the
-paper's GPT-J prior), `conventions` (agents.priors.conventions.ConventionsPrior) or `lm` (the paper's
+The prior backend is chosen by config PRIOR_BACKEND: `conventions` (the default:
+agents.priors.conventions.ConventionsPrior), `table` (a labelled stand-in for the paper's GPT-J prior) or `lm` (the paper's
 causal-LM scorer on the model at LM_MODEL). When the chosen backend cannot be loaded, the server falls
 back to the table prior and says so in every `understanding` it sends.
 """
