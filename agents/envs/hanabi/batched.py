@@ -26,11 +26,14 @@ Tensor layouts (B games, P players, H hand size; cards are `colour * 5 + rank - 
     deck        (B, 50)        the deal order of each game
     deck_pos    (B,)           index of the next card to draw (P*H right after the deal)
     hands       (B, P, H)      cards by absolute seat and slot; 25 for an empty slot
-    knowledge   (B, P, H, 35)  per card what its holder knows, in HLE's encoding: 25 plausible
-                               cards (colour-major), colour hinted (5), rank hinted (5); 0 if empty
+    knowledge   (B, P, H)      per card what its holder knows from hints, packed in 16 bits: 0-4 colour c
+                               plausible, 5-9 rank r plausible, 10-12 hinted colour (0 none, 1 + c),
+                               13-15 hinted rank (0 none, 1 + r); 0 for an empty slot (encode unpacks
+                               it to HLE's 35 bits with one table lookup)
     fireworks   (B, 5)         cards played per colour
     info, lives (B,)           hint tokens, life tokens
     discards    (B, 25)        discarded copies per card
+    discard_bits (B, 51)       HLE's discard thermometer (50 bits) and a spare column
     cur         (B,)           seat to move
     turns_left  (B,)           P until the deck runs out, then counts the final round down
     score       (B,)           current score (0 once the lives are gone)
@@ -57,8 +60,12 @@ DECK_SIZE = 50
 MAX_INFO = 8
 MAX_LIVES = 3
 COPIES = (3, 2, 2, 2, 1)  # copies of rank 1..5 in each colour
-KNOWLEDGE_BITS = NUM_CARDS + NUM_COLORS + NUM_RANKS  # 35 per card
-NO_HINT = 2 * NUM_COLORS  # hint kinds: 0-4 colour, 5-9 rank, 10 no hint
+KNOWLEDGE_BITS = NUM_CARDS + NUM_COLORS + NUM_RANKS  # 35 per card in the encoding
+NO_HINT = NUM_COLORS + NUM_RANKS  # hint kinds: 0-4 colour, 5-9 rank, 10 no hint
+# Packed knowledge of one card, 16 bits: 0-4 colour c plausible, 5-9 rank r plausible,
+# 10-12 hinted colour (0 none, 1 + c), 13-15 hinted rank (0 none, 1 + r).
+COLOR_HINT_SHIFT, RANK_HINT_SHIFT, PACKED_BITS = 10, 13, 16
+NEW_CARD = (1 << NO_HINT) - 1  # a fresh card: everything plausible, nothing hinted
 
 
 def hand_size(num_players):
@@ -86,11 +93,10 @@ def deck_of_all_cards():
 
 
 class _Tables:
-    """Small constant lookup tables that turn move uids and cards into masks (built once per engine)."""
+    """Small constant lookup tables that turn move uids, cards and knowledge into bits (built once)."""
 
     def __init__(self, num_players, device):
         p, h = num_players, hand_size(num_players)
-        moves = num_moves(p)
         cards = torch.arange(NUM_CARDS + 1)
         color, rank = cards // NUM_RANKS, cards % NUM_RANKS
         color[EMPTY], rank[EMPTY] = NUM_COLORS, NUM_RANKS  # out of range: matches no hint
@@ -103,7 +109,7 @@ class _Tables:
         self.card_matches_hint = torch.cat([features, torch.zeros(NUM_CARDS + 1, 1, dtype=torch.bool)], 1).reshape(-1)
 
         # Per move uid: its kind, the slot it names (h for hints), hint kind and target offset.
-        uid = torch.arange(moves)
+        uid = torch.arange(num_moves(p))
         self.is_discard = uid < h
         self.is_play = (uid >= h) & (uid < 2 * h)
         self.is_card_move = uid < 2 * h
@@ -123,15 +129,11 @@ class _Tables:
         # Hand shift: row s removes slot s and appends the drawn card (index h); row h keeps the hand.
         self.shift = torch.stack([torch.tensor([j if j < s else j + 1 for j in range(h)]) for s in range(h)]
                                  + [torch.arange(h)])
-        # Knowledge of a newly drawn card (row 1) or of no card (row 0).
-        self.new_knowledge = torch.zeros(2, KNOWLEDGE_BITS, dtype=torch.bool)
-        self.new_knowledge[1, :NUM_CARDS] = True
         self.hint_and, self.hint_or = self._hint_updates()
+        self.knowledge_bits = self._knowledge_bits()  # (65536, 35) bool
 
-        # Discard thermometer: bit j is set when card discard_card[j] has more than discard_copy[j] discarded.
-        self.discard_card = torch.tensor([c * NUM_RANKS + r for c in range(NUM_COLORS) for r in range(NUM_RANKS)
-                                          for _ in range(COPIES[r])])
-        self.discard_copy = torch.tensor([k for _ in range(NUM_COLORS) for r in range(NUM_RANKS) for k in range(COPIES[r])])
+        # Discard thermometer: the k-th discarded copy of card c sets bit discard_start[c] + k.
+        self.discard_start = torch.tensor([0] + [COPIES[r] for _ in range(NUM_COLORS) for r in range(NUM_RANKS)]).cumsum(0)[:-1]
         self.deck_cards = torch.tensor(deck_of_all_cards())
         self.deck_steps = torch.arange(DECK_SIZE - p * h)
         self.info_steps = torch.arange(MAX_INFO)
@@ -144,20 +146,31 @@ class _Tables:
 
     @staticmethod
     def _hint_updates():
-        """Knowledge update per (hint kind, card touched): new = (old & AND) | OR, rows kind * 2 + touched."""
-        keep = torch.ones(NO_HINT + 1, 2, KNOWLEDGE_BITS, dtype=torch.bool)
-        add = torch.zeros(NO_HINT + 1, 2, KNOWLEDGE_BITS, dtype=torch.bool)
-        plausible = keep[..., :NUM_CARDS].view(NO_HINT + 1, 2, NUM_COLORS, NUM_RANKS)
-        for c in range(NUM_COLORS):
-            plausible[c, 1, :c] = plausible[c, 1, c + 1:] = False  # touched: only colour c remains
-            plausible[c, 0, c] = False  # not touched: colour c is ruled out
-            add[c, 1, NUM_CARDS + c] = True
-        for r in range(NUM_RANKS):
-            k = NUM_COLORS + r
-            plausible[k, 1, :, :r] = plausible[k, 1, :, r + 1:] = False
-            plausible[k, 0, :, r] = False
-            add[k, 1, NUM_CARDS + NUM_COLORS + r] = True
-        return keep.view(-1, KNOWLEDGE_BITS), add.view(-1, KNOWLEDGE_BITS)
+        """Packed-knowledge update per (hint kind, card touched): new = (old & AND) | OR, index kind * 2 + touched.
+
+        A touched card's hinted colour (rank) field is either 0 or already this colour (rank), so OR sets it.
+        """
+        keep = torch.full((NO_HINT + 1, 2), -1)
+        add = torch.zeros(NO_HINT + 1, 2, dtype=torch.long)
+        for kind in range(NO_HINT):  # colour c is kind c (bit c); rank r is kind 5 + r (bit 5 + r)
+            is_rank = kind >= NUM_COLORS
+            group = 0b11111 << (NUM_COLORS if is_rank else 0)
+            keep[kind, 0] = ~(1 << kind)  # not touched: this colour or rank is ruled out
+            keep[kind, 1] = ~group | (1 << kind)  # touched: only this colour or rank remains
+            value = kind - NUM_COLORS if is_rank else kind
+            add[kind, 1] = (1 + value) << (RANK_HINT_SHIFT if is_rank else COLOR_HINT_SHIFT)
+        return keep.view(-1), add.view(-1)
+
+    @staticmethod
+    def _knowledge_bits():
+        """HLE's 35 knowledge bits (25 plausible cards, colour hinted, rank hinted) for every packed value."""
+        code = torch.arange(1 << PACKED_BITS)
+        color_ok = (code.unsqueeze(1) >> torch.arange(NUM_COLORS)) & 1
+        rank_ok = (code.unsqueeze(1) >> torch.arange(NUM_COLORS, NO_HINT)) & 1
+        plausible = (color_ok.unsqueeze(2) & rank_ok.unsqueeze(1)).view(-1, NUM_CARDS)
+        color_hint = torch.eye(8, dtype=torch.long)[(code >> COLOR_HINT_SHIFT) & 0b111, 1:NUM_COLORS + 1]
+        rank_hint = torch.eye(8, dtype=torch.long)[code >> RANK_HINT_SHIFT, 1:NUM_RANKS + 1]
+        return torch.cat([plausible, color_hint, rank_hint], 1).bool()
 
 
 class BatchedHanabi:
@@ -179,10 +192,12 @@ class BatchedHanabi:
         zeros = dict(dtype=torch.long, device=self.device)
         self.deck = torch.zeros(b, DECK_SIZE, **zeros)
         self.hands = torch.zeros(b, p, h, **zeros)
-        self.knowledge = torch.zeros(b, p, h, KNOWLEDGE_BITS, dtype=torch.bool, device=self.device)
+        self.knowledge = torch.zeros(b, p, h, **zeros)
         self.fireworks = torch.zeros(b, NUM_COLORS, **zeros)
         self.discards = torch.zeros(b, NUM_CARDS, **zeros)
+        self.discard_bits = torch.zeros(b, DECK_SIZE + 1, dtype=torch.bool, device=self.device)
         self.last_bits = torch.zeros(b, 14 + 2 * h + NUM_CARDS + 2, dtype=torch.bool, device=self.device)
+        self._bits = torch.empty(b, self.encoding_size, dtype=torch.bool, device=self.device)  # encode's scratch
         (self.deck_pos, self.info, self.lives, self.cur, self.turns_left, self.score,
          self.last_player, self.last_target) = torch.zeros(8, b, **zeros)
         self.reset(seed=seed, decks=decks)
@@ -196,21 +211,29 @@ class BatchedHanabi:
             self.generator.manual_seed(seed)
         self._deal(torch.arange(self.num_games, device=self.device), decks)
 
+    def reset_games(self, done, decks=None):
+        """Deal again the games where the (B,) bool `done` is set: from `decks` ((n, 50), one per
+        such game, in row order) if given, else shuffled from the generator."""
+        games = done.nonzero().squeeze(1)
+        if len(games):
+            self._deal(games, decks)
+
     def _deal(self, games, decks=None):
         """Start new games in the rows `games`: the first P*H cards go to the players in seat order."""
         if decks is None:
             order = torch.rand(len(games), DECK_SIZE, generator=self.generator, device=self.device).argsort(1)
-            decks = self.t.deck_cards[order]
+            decks = _lookup(self.t.deck_cards, order)
         else:
             decks = torch.as_tensor(decks, dtype=torch.long, device=self.device)
             self._check_decks(decks, len(games))
         p, h = self.num_players, self.hand_size
         self.deck[games] = decks
         self.hands[games] = decks[:, :p * h].view(-1, p, h)
-        self.knowledge[games] = self.t.new_knowledge[1]
+        self.knowledge[games] = NEW_CARD
         self.deck_pos[games] = p * h
         self.fireworks[games] = 0
         self.discards[games] = 0
+        self.discard_bits[games] = False
         self.info[games] = MAX_INFO
         self.lives[games] = MAX_LIVES
         self.cur[games] = 0
@@ -229,30 +252,32 @@ class BatchedHanabi:
 
     # ----------------------------------------------------------------------------------------- step
 
-    def step(self, actions):
+    def step(self, actions, autoreset=True):
         """Apply one move uid per game (each must be legal), then deal finished games again.
 
         Returns (reward, done, score), each (B,): the change in score made by the move, whether the
-        move ended the game, and the score after the move (the final score where done).
+        move ended the game, and the score after the move (the final score where done). With
+        autoreset=False finished games are left as they ended (to read their final observation);
+        call `reset_games(done)` before stepping again.
         """
         t, p, h = self.t, self.num_players, self.hand_size
         a = torch.as_tensor(actions, device=self.device).long()
         b = self.num_games
-        is_play, is_discard, is_card_move = t.is_play[a], t.is_discard[a], t.is_card_move[a]
-        slot = t.slot[a]
+        is_play, is_discard, is_card_move = _lookup(t.is_play, a), _lookup(t.is_discard, a), _lookup(t.is_card_move, a)
+        slot = _lookup(t.slot, a)
 
         # The card played or discarded (EMPTY for hints) and what it does.
         actor_hand = self.hands.gather(1, self.cur.view(b, 1, 1).expand(b, 1, h)).squeeze(1)
         card = actor_hand.gather(1, slot.clamp(max=h - 1).unsqueeze(1)).squeeze(1)
         card = torch.where(is_card_move, card, EMPTY)
-        color, rank = t.card_color[card].clamp(max=NUM_COLORS - 1), t.card_rank[card]
+        color, rank = _lookup(t.card_color, card).clamp(max=NUM_COLORS - 1), _lookup(t.card_rank, card)
         scored = is_play & (self.fireworks.gather(1, color.unsqueeze(1)).squeeze(1) == rank)
         misplay = is_play & ~scored
         self.fireworks.scatter_add_(1, color.unsqueeze(1), scored.long().unsqueeze(1))
         token = (is_discard | (scored & (rank == NUM_RANKS - 1))) & (self.info < MAX_INFO)
         self.info += token.long() - (~is_card_move).long()
         self.lives -= misplay.long()
-        self.discards += (t.card_onehot[card] & (is_discard | misplay).unsqueeze(1)).long()
+        self._discard(card, is_discard | misplay)
 
         # Drawing: the final round counts down once the deck is empty.
         deck_empty = self.deck_pos >= DECK_SIZE
@@ -262,24 +287,24 @@ class BatchedHanabi:
         self.deck_pos += draws.long()
 
         # A hint updates what its target knows; every other seat gets the no-hint row (no change).
-        target = (self.cur + t.target_offset[a]) % p
+        target = (self.cur + _lookup(t.target_offset, a)) % p
         seat_kind = torch.where((t.players == target.unsqueeze(1)) & ~is_card_move.unsqueeze(1),
-                                t.hint_kind[a].unsqueeze(1), NO_HINT)  # (B, P)
-        touched = t.card_matches_hint[self.hands * (NO_HINT + 1) + seat_kind.unsqueeze(2)]  # (B, P, H)
-        row = seat_kind.unsqueeze(2) * 2 + touched.long()
-        self.knowledge = (self.knowledge & t.hint_and[row]) | t.hint_or[row]
+                                _lookup(t.hint_kind, a).unsqueeze(1), NO_HINT)  # (B, P)
+        touched = _lookup(t.card_matches_hint, self.hands * (NO_HINT + 1) + seat_kind.unsqueeze(2))  # (B, P, H)
+        update = seat_kind.unsqueeze(2) * 2 + touched.long()
+        self.knowledge = (self.knowledge & _lookup(t.hint_and, update)) | _lookup(t.hint_or, update)
 
         # The actor's hand loses the card and gets the drawn one at the end; other seats keep theirs.
         seat_slot = torch.where(t.players == self.cur.unsqueeze(1), slot.unsqueeze(1), h)  # (B, P)
-        index = t.shift[seat_slot]  # (B, P, H)
+        index = _lookup(t.shift, seat_slot)  # (B, P, H)
         self.hands = torch.cat([self.hands, drawn.view(b, 1, 1).expand(b, p, 1)], 2).gather(2, index)
-        new_card = t.new_knowledge[draws.long()].view(b, 1, 1, KNOWLEDGE_BITS).expand(b, p, 1, KNOWLEDGE_BITS)
-        self.knowledge = torch.cat([self.knowledge, new_card], 2).gather(
-            2, index.unsqueeze(3).expand(b, p, h, KNOWLEDGE_BITS))
+        new_card = (draws.long() * NEW_CARD).view(b, 1, 1).expand(b, p, 1)
+        self.knowledge = torch.cat([self.knowledge, new_card], 2).gather(2, index)
 
         self.last_player = self.cur
         self.last_target = torch.where(is_card_move, -1, target)
-        self.last_bits = torch.cat([t.last_uid_bits[a], touched.any(1), t.last_slot_bits[a], t.card_onehot[card],
+        self.last_bits = torch.cat([_lookup(t.last_uid_bits, a), touched.any(1), _lookup(t.last_slot_bits, a),
+                                    _lookup(t.card_onehot, card),
                                     scored.unsqueeze(1), (token & is_play).unsqueeze(1)], 1)
 
         total = self.fireworks.sum(1)
@@ -288,9 +313,8 @@ class BatchedHanabi:
         self.score = score.clone()  # _deal resets self.score in place; the returned scores must survive
         done = (self.lives == 0) | (total == NUM_CARDS) | (self.turns_left <= 0)
         self.cur = (self.cur + 1) % p
-        finished = done.nonzero().squeeze(1)
-        if len(finished):
-            self._deal(finished)
+        if autoreset:
+            self.reset_games(done)
         return reward, done, score
 
     # ------------------------------------------------------------------------------ observations
@@ -300,40 +324,55 @@ class BatchedHanabi:
         t, b, p, h = self.t, self.num_games, self.num_players, self.hand_size
         own = self.hands.gather(1, self.cur.view(b, 1, 1).expand(b, 1, h)).squeeze(1) != EMPTY
         others = self.hands.gather(1, self._seats(self.cur, 1).unsqueeze(2).expand(b, p - 1, h))
-        can_hint = (t.card_features[others].any(2) & (self.info > 0).view(b, 1, 1))  # (B, P-1, 10)
+        can_hint = (_lookup(t.card_features, others).any(2) & (self.info > 0).view(b, 1, 1))  # (B, P-1, 10)
         return torch.cat([own & (self.info < MAX_INFO).unsqueeze(1), own,
                           can_hint[:, :, :NUM_COLORS].reshape(b, -1), can_hint[:, :, NUM_COLORS:].reshape(b, -1)], 1)
 
-    def encode(self, observer=None, dtype=torch.float32):
+    def encode(self, observer=None, dtype=torch.float32, out=None):
         """(B, encoding_size) HLE canonical observation of `observer` (a seat, a (B,) tensor of seats,
-        or None for the player to move), as `dtype`."""
+        or None for the player to move), as `dtype`, written into `out` if given (saves an allocation)."""
         t, b, p, h = self.t, self.num_games, self.num_players, self.hand_size
         if observer is None:
             observer = self.cur
         observer = torch.as_tensor(observer, device=self.device).long().expand(b)
         seats = self._seats(observer, 0)  # (B, P): observer first, then the others in turn order
         hands = self.hands.gather(1, seats.unsqueeze(2).expand(b, p, h))
-        knowledge = self.knowledge.gather(1, seats.view(b, p, 1, 1).expand(b, p, h, KNOWLEDGE_BITS))
+        knowledge = self.knowledge.gather(1, seats.unsqueeze(2).expand(b, p, h))
         has_last = (self.last_player >= 0).unsqueeze(1)
-        last_actor = t.seat_onehot[(self.last_player - observer) % p] & has_last
-        last_target = t.seat_onehot[(self.last_target - observer) % p] & (self.last_target >= 0).unsqueeze(1)
+        last_actor = _lookup(t.seat_onehot, (self.last_player - observer) % p) & has_last
+        last_target = _lookup(t.seat_onehot, (self.last_target - observer) % p) & (self.last_target >= 0).unsqueeze(1)
         parts = [
-            t.card_onehot[hands[:, 1:]].reshape(b, -1),  # the other players' cards
+            _lookup(t.card_onehot, hands[:, 1:]).reshape(b, -1),  # the other players' cards
             hands[:, :, h - 1] == EMPTY,  # hand is missing a card
             t.deck_steps < (DECK_SIZE - self.deck_pos).unsqueeze(1),
             (self.fireworks.unsqueeze(2) == t.firework_levels).reshape(b, -1),  # one-hot of the top card
             t.info_steps < self.info.unsqueeze(1),
             t.life_steps < self.lives.unsqueeze(1),
-            self.discards[:, t.discard_card] > t.discard_copy,
+            self.discard_bits[:, :DECK_SIZE],
             last_actor, self.last_bits[:, :4], last_target, self.last_bits[:, 4:],
-            knowledge.reshape(b, -1),
+            _lookup(t.knowledge_bits, knowledge).reshape(b, -1),
         ]
-        return torch.cat(parts, 1).to(dtype)
+        bits = torch.cat(parts, 1, out=self._bits).view(torch.uint8)  # via uint8: bool -> float is slow on CPU
+        return bits.to(dtype, copy=True) if out is None else out.copy_(bits)
 
     def encode_all(self, dtype=torch.float32):
         """(B, P, encoding_size): every seat's observation, in absolute seat order."""
         return torch.stack([self.encode(seat, dtype) for seat in range(self.num_players)], 1)
 
+    def _discard(self, card, discarded):
+        """Count `card` in the discard pile where `discarded`, setting its next thermometer bit."""
+        card = card.clamp(max=NUM_CARDS - 1).unsqueeze(1)
+        copies = self.discards.gather(1, card).squeeze(1)
+        bit = torch.where(discarded, _lookup(self.t.discard_start, card.squeeze(1)) + copies, DECK_SIZE)  # 50: spare column
+        self.discard_bits.scatter_(1, bit.unsqueeze(1), True)
+        self.discards.scatter_add_(1, card, discarded.long().unsqueeze(1))
+
     def _seats(self, first, start):
         """(B, P - start) seats in turn order from `first` (start=0 includes it, start=1 skips it)."""
         return (first.unsqueeze(1) + self.t.players[start:]) % self.num_players
+
+
+def _lookup(table, index):
+    """table[index] along the table's first dimension: index_select is several times faster than
+    advanced indexing on CPU."""
+    return table.index_select(0, index.reshape(-1)).view(*index.shape, *table.shape[1:])
