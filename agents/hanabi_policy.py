@@ -90,8 +90,9 @@ class HanabiAgent:
     """A trained PolicyNet with its instruction, prior strength and model card."""
 
     def __init__(self, net: PolicyNet, name: str, instruction: str | None, beta: float = 1.0,
-                 play_lambda: float = 0.0, card: dict | None = None):
+                 play_lambda: float = 0.0, card: dict | None = None, path: str | None = None):
         self.net = net.eval()
+        self.path = path
         self.name, self.instruction, self.beta, self.play_lambda = name, instruction, beta, play_lambda
         self.card = card or {}
 
@@ -158,4 +159,4 @@ def load_hanabi_agent(path: str):
         raise FileNotFoundError(f"no Hanabi agent at {path}; see agents/checkpoints/hanabi/ for the shipped ones") from None
     meta = ckpt.get("meta", {})
     return HanabiAgent(PolicyNet.from_checkpoint(ckpt), name=meta.get("name", path), instruction=meta.get("instruction"),
-                       beta=meta.get("beta", 1.0), play_lambda=meta.get("play_lambda", 0.0), card=meta)
+                       beta=meta.get("beta", 1.0), play_lambda=meta.get("play_lambda", 0.0), card=meta, path=path)

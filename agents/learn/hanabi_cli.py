@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(vanilla PPO / Q-learning with --instruction none)")
     parser.add_argument("--instruction", choices=["color", "rank", "none"], default="color")
     parser.add_argument("--out", required=True, help="run directory (checkpoint, log, plot)")
-    parser.add_argument("--init", default=None, help="checkpoint to start PPO from, e.g. a bc run's latest.pt")
+    parser.add_argument("--init", default=None,
+                        help="checkpoint to start from: for ppo/q e.g. a bc run's latest.pt; for bc, a clone to keep improving")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     parser.add_argument("--steps", type=int, default=2_000_000, help="PPO: total environment steps of the agent")
     parser.add_argument("--minutes", type=float, default=110.0, help="stop (with a checkpoint) after this long")
@@ -34,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-games", type=int, default=200, help="self-play games per logged evaluation")
     parser.add_argument("--bc-games", type=int, default=4000, help="bc: games per round")
     parser.add_argument("--bc-rounds", type=int, default=5, help="bc: rounds (the first is the bot's own play)")
+    parser.add_argument("--bc-epochs", type=int, default=4, help="bc: passes over all samples after each round")
+    parser.add_argument("--bc-lr", type=float, default=1e-3, help="bc: Adam learning rate")
     parser.add_argument("--num-envs", type=int, default=256)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1,
@@ -64,12 +67,18 @@ def _run_bc(args) -> int:
         return 2
     import torch
 
-    bc = BCArgs(instruction=args.instruction, games_per_round=args.bc_games, rounds=args.bc_rounds, seed=args.seed)
+    from agents.learn.hanabi_net import PolicyNet
+
+    bc = BCArgs(instruction=args.instruction, games_per_round=args.bc_games, rounds=args.bc_rounds,
+                epochs=args.bc_epochs, lr=args.bc_lr, seed=args.seed)
+    init = torch.load(args.init, map_location="cpu", weights_only=True) if args.init else {}
     start = time.time()
-    net = clone(bc, log=print)
+    net = clone(bc, PolicyNet.from_checkpoint(init) if init else None, log=print)
+    earlier = init.get("meta", {}).get("bc_runs", [])
     meta = {"name": f"{args.instruction}-bc", "instruction": args.instruction, "algo": "bc",
-            "init": f"clone of rulebot:{args.instruction}", "bc": vars(bc), "wall_s": round(time.time() - start),
-            "hardware": _hardware()}
+            "init": f"clone of rulebot:{args.instruction}", "bc_runs": earlier + [vars(bc)],
+            "wall_s": round(time.time() - start + init.get("meta", {}).get("wall_s", 0)),
+            "play_lambda": 0.0, "beta": 2.0, "hardware": _hardware()}
     torch.save(net.checkpoint(step=0, meta=meta), os.path.join(args.out, "latest.pt"))
     _evaluate_and_log(args, net, meta, step=0, wall=time.time() - start, extra={})
     print(f"saved {os.path.join(args.out, 'latest.pt')}")

@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="deal i uses seed + i")
     parser.add_argument("--out", default="eval", help="directory for the action-matrix images and results.json")
     parser.add_argument("--cross-play", action="store_true", help="also play every pair of agents together")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--write-cards", action="store_true",
+                        help="write each checkpoint's model card (<checkpoint>.md) from its metadata and these numbers")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         summary = report.summary()
         results["self_play"][agent.name] = summary
         knowledge = ", ".join(f"{k} {v:.1%}" for k, v in summary["played_card_knowledge"].items())
+        if args.write_cards and getattr(agent, "card", None):
+            write_card(agent, summary, args, os.path.splitext(agent.path)[0] + ".md")
         print(f"{agent.name}: self-play {summary['mean']:.2f} ± {summary['sem']:.2f} over {summary['games']} games, "
               f"perfect {summary['perfect_rate']:.1%}, bomb-out {summary['bomb_rate']:.1%}; "
               f"played cards known by {knowledge}; action matrix in {image}")
@@ -56,3 +60,40 @@ def run(args: argparse.Namespace) -> int:
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     return 0
+
+
+def write_card(agent, summary: dict, args, path: str) -> None:
+    """The model card: what the agent was told and trained with, and what `evaluate` measured."""
+    meta = agent.card
+    knowledge = summary["played_card_knowledge"]
+    instruction = meta.get("instruction")
+    lines = [
+        f"# Hanabi agent `{agent.name}`", "",
+        f"- Instruction: {INSTRUCTION_TEXT.get(instruction, 'none (vanilla: no prior, lam = 0)')}",
+        f"- Prior backend: {'the paper prior, rebuilt exactly as a rule (agents/learn/hanabi_net.py paper_prior_logits)' if instruction else 'none'}",
+        f"- Algorithm: {meta.get('algo')}; lam schedule: {meta.get('lam_schedule', '0')}; beta: {meta.get('beta')}; "
+        f"lam used at play time: {meta.get('play_lambda', 0.0)}",
+        f"- Start: {meta.get('init')}",
+        f"- Environment steps of RL: {meta.get('steps', 0):,}; wall time of all training: {meta.get('wall_s', 0) / 60:.1f} min",
+        f"- Hardware: {meta.get('hardware', 'CPU')}",
+        f"- Network: MLP on the 658-number HLE encoding, {sum(p.numel() for p in agent.net.parameters()):,} parameters",
+        "",
+        f"## Measured by `instructplay evaluate hanabi {agent.path} --games {args.games} --seed {args.seed}`", "",
+        f"- Self-play score: {summary['mean']:.2f} ± {summary['sem']:.2f} (s.e.m.) over {summary['games']} games",
+        f"- Perfect games: {summary['perfect_rate']:.1%}; bomb-outs: {summary['bomb_rate']:.1%}",
+        f"- Knowledge of played cards: colour only {knowledge['color']:.1%}, rank only {knowledge['rank']:.1%}, "
+        f"both {knowledge['both']:.1%}, neither {knowledge['none']:.1%}",
+        f"- Action matrix: `{agent.name}_action_matrix.png` in the evaluation's --out directory", "",
+    ]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+INSTRUCTION_TEXT = {
+    "color": "\"If my partner tells me the 'color' of some of my cards, I should play those specific cards. If my "
+             "partner does something else, e.g. discards their card or tells me the 'rank' of my cards, then I may "
+             "'hint color' to my partner.\" (the paper's meta_prompt5_color)",
+    "rank": "\"If my partner tells me the 'rank' of some of my cards, I should play those specific cards. If my "
+            "partner does something else, e.g. discards their card or tells me the 'color' of my cards, then I may "
+            "'hint rank' to my partner.\" (the paper's meta_prompt5_rank)",
+}
