@@ -19,7 +19,10 @@ This module owns the fast engine. Its semantics are those of the rules of record
   with binary card plausibility from hints, as HLE computes it.
 
 Finished games are dealt again inside `step` (automatic reset): the returned rewards, dones and
-scores are those of the move just made, the observations are those of the new game.
+scores are those of the move just made, the observations are those of the new game
+(`step(actions, autoreset=False)` then `reset_games(done)` to read final observations first).
+Moves are not checked, for speed: an illegal uid gives an undefined game; sample from `legal_mask()`.
+The engine is checked move by move against the rules of record (tests/unit/test_hanabi_batched.py).
 
 Tensor layouts (B games, P players, H hand size; cards are `colour * 5 + rank - 1`, 25 = no card):
 
@@ -39,15 +42,18 @@ Tensor layouts (B games, P players, H hand size; cards are `colour * 5 + rank - 
     score       (B,)           current score (0 once the lives are gone)
     last_player (B,)           seat that made the last move, -1 before the first move
     last_target (B,)           seat a last hint went to, -1 otherwise
-    last_bits   (B, 51)        the observer-independent part of HLE's last-action section: move type
+    last_bits   (B, 41 + 2H)   the observer-independent part of HLE's last-action section: move type
                                (4), colour (5), rank (5), cards the hint touched (H), slot (H),
                                card (25), scored (1), play returned a token (1)
 
 Example:
 
-    game = BatchedHanabi(num_games=4096, device="cpu", seed=0)
-    obs, legal = game.encode(), game.legal_mask()
-    reward, done, score = game.step(actions)       # actions: (B,) HLE move uids
+    game = BatchedHanabi(num_games=4096, device="cpu", seed=0)   # or decks=(4096, 50) deal orders
+    obs, legal = game.encode(), game.legal_mask()                # (B, 658) float32, (B, 20) bool
+    reward, done, score = game.step(actions)                     # actions: (B,) HLE move uids
+    game.encode(out=rollout_obs[t])                              # write into a buffer, no allocation
+
+On CPU, use torch.set_num_threads to match the cores you can spare; speed: benchmarks/hanabi_engine.py.
 """
 
 import torch
@@ -199,7 +205,7 @@ class BatchedHanabi:
         self.last_bits = torch.zeros(b, 14 + 2 * h + NUM_CARDS + 2, dtype=torch.bool, device=self.device)
         self._bits = torch.empty(b, self.encoding_size, dtype=torch.bool, device=self.device)  # encode's scratch
         (self.deck_pos, self.info, self.lives, self.cur, self.turns_left, self.score,
-         self.last_player, self.last_target) = torch.zeros(8, b, **zeros)
+         self.last_player, self.last_target) = (torch.zeros(b, **zeros) for _ in range(8))
         self.reset(seed=seed, decks=decks)
 
     # ----------------------------------------------------------------------------------------- deal
@@ -214,7 +220,7 @@ class BatchedHanabi:
     def reset_games(self, done, decks=None):
         """Deal again the games where the (B,) bool `done` is set: from `decks` ((n, 50), one per
         such game, in row order) if given, else shuffled from the generator."""
-        games = done.nonzero().squeeze(1)
+        games = torch.as_tensor(done, device=self.device).nonzero().squeeze(1)
         if len(games):
             self._deal(games, decks)
 
