@@ -123,8 +123,8 @@ class _Tables:
         hint = (uid - 2 * h).clamp(min=0)
         per_kind = (p - 1) * NUM_COLORS
         is_color_hint = (uid >= 2 * h) & (uid < 2 * h + per_kind)
-        self.hint_kind = torch.where(uid < 2 * h, NO_HINT,
-                                     torch.where(is_color_hint, hint % NUM_COLORS, NUM_COLORS + (hint - per_kind) % NUM_RANKS))
+        hint_value = torch.where(is_color_hint, hint % NUM_COLORS, NUM_COLORS + (hint - per_kind) % NUM_RANKS)
+        self.hint_kind = torch.where(uid < 2 * h, NO_HINT, hint_value)
         self.target_offset = torch.where(uid < 2 * h, 0, 1 + (hint % per_kind) // NUM_COLORS)
         move_type = torch.where(self.is_play, 0, torch.where(self.is_discard, 1, torch.where(is_color_hint, 2, 3)))
         # Last-action bits fixed by the uid alone: move type (4), hinted colour (5), hinted rank (5).
@@ -139,7 +139,8 @@ class _Tables:
         self.knowledge_bits = self._knowledge_bits()  # (65536, 35) bool
 
         # Discard thermometer: the k-th discarded copy of card c sets bit discard_start[c] + k.
-        self.discard_start = torch.tensor([0] + [COPIES[r] for _ in range(NUM_COLORS) for r in range(NUM_RANKS)]).cumsum(0)[:-1]
+        copies = torch.tensor(COPIES * NUM_COLORS)
+        self.discard_start = copies.cumsum(0) - copies
         self.deck_cards = torch.tensor(deck_of_all_cards())
         self.deck_steps = torch.arange(DECK_SIZE - p * h)
         self.info_steps = torch.arange(MAX_INFO)
@@ -289,7 +290,8 @@ class BatchedHanabi:
         deck_empty = self.deck_pos >= DECK_SIZE
         self.turns_left -= deck_empty.long()
         draws = is_card_move & ~deck_empty
-        drawn = torch.where(draws, self.deck.gather(1, self.deck_pos.clamp(max=DECK_SIZE - 1).unsqueeze(1)).squeeze(1), EMPTY)
+        next_card = self.deck.gather(1, self.deck_pos.clamp(max=DECK_SIZE - 1).unsqueeze(1)).squeeze(1)
+        drawn = torch.where(draws, next_card, EMPTY)
         self.deck_pos += draws.long()
 
         # A hint updates what its target knows; every other seat gets the no-hint row (no change).
@@ -369,8 +371,8 @@ class BatchedHanabi:
         """Count `card` in the discard pile where `discarded`, setting its next thermometer bit."""
         card = card.clamp(max=NUM_CARDS - 1).unsqueeze(1)
         copies = self.discards.gather(1, card).squeeze(1)
-        bit = torch.where(discarded, _lookup(self.t.discard_start, card.squeeze(1)) + copies, DECK_SIZE)  # 50: spare column
-        self.discard_bits.scatter_(1, bit.unsqueeze(1), True)
+        bit = _lookup(self.t.discard_start, card.squeeze(1)) + copies
+        self.discard_bits.scatter_(1, torch.where(discarded, bit, DECK_SIZE).unsqueeze(1), True)  # 50: spare column
         self.discards.scatter_add_(1, card, discarded.long().unsqueeze(1))
 
     def _seats(self, first, start):
