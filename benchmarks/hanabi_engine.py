@@ -13,7 +13,11 @@ Ratios: ours raw / HLE raw, ours +encode / HLE +encode, ours +encode / HLE rl_en
 column divides by this process's CPU time instead of wall time: it is what the machine's other
 load cannot inflate (for ours it counts all --threads threads).
 
-Run: .venv/bin/python benchmarks/hanabi_engine.py [--batch 1024 4096 16384] [--seconds 3] [--threads 2] [--device cuda]
+Threads: on this shared 2-core machine, 2 torch threads ran 5-20x SLOWER than 1 (each parallel op
+waits for a thread that another process has descheduled), so the default is 1; try --threads 2 on
+an idle machine.
+
+Run: .venv/bin/python benchmarks/hanabi_engine.py [--batch 1024 4096 16384] [--seconds 3] [--threads 1] [--device cuda]
 HLE: CMAKE_POLICY_VERSION_MINIMUM=3.5 .venv/bin/pip install hanabi-learning-environment==0.0.4
 (without it only our numbers are printed). Target: ours +encode >= 300K steps/s on a 2-core CPU.
 """
@@ -89,7 +93,7 @@ def ours(batch, device, seconds, with_encoding):
         finished += engine.step(actions)[1].sum()
         return batch
 
-    for _ in range(5):  # warm up allocator and caches
+    for _ in range(30):  # warm up, and let the games' ages spread out (all start together)
         one_step()
     finished.zero_()
     sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
@@ -101,7 +105,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, nargs="+", default=[1024, 4096, 16384], help="games stepped at once")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (see the docstring)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (skipped when CUDA is not available)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

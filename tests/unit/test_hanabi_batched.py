@@ -193,6 +193,6 @@ def test_cuda_matches_cpu():
         actions = (torch.rand(mask.shape, generator=rng) * mask).argmax(1)
         done = cpu.step(actions, autoreset=False)[1]
         assert torch.equal(done, cuda.step(actions.cuda(), autoreset=False)[1].cpu())
-        decks = torch.tensor(deck_of_all_cards())[torch.stack([torch.randperm(50) for _ in range(int(done.sum()))])]
-        cpu.reset_games(done, decks.reshape(-1, 50))
-        cuda.reset_games(done.cuda(), decks.reshape(-1, 50).cuda())
+        decks = torch.tensor(deck_of_all_cards())[torch.rand(int(done.sum()), 50, generator=rng).argsort(1)]
+        cpu.reset_games(done, decks)
+        cuda.reset_games(done.cuda(), decks.cuda())
