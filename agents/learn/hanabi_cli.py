@@ -55,8 +55,13 @@ def run(args: argparse.Namespace) -> int:
     return _run_ppo(args)
 
 
-def _hardware() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, torch threads set by --threads"
+def _hardware(threads: int) -> str:
+    """The CPU model, the cores this process may use and the torch threads it used."""
+    model = platform.machine()
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    return f"{model}, {len(os.sched_getaffinity(0))} cores (shared), {threads} torch thread(s), no GPU"
 
 
 def _run_bc(args) -> int:
@@ -78,7 +83,7 @@ def _run_bc(args) -> int:
     meta = {"name": f"{args.instruction}-bc", "instruction": args.instruction, "algo": "bc",
             "init": f"clone of rulebot:{args.instruction}", "bc_runs": earlier + [vars(bc)],
             "wall_s": round(time.time() - start + init.get("meta", {}).get("wall_s", 0)),
-            "play_lambda": 0.0, "beta": 2.0, "hardware": _hardware()}
+            "play_lambda": 0.0, "beta": 2.0, "hardware": _hardware(args.threads)}
     torch.save(net.checkpoint(step=0, meta=meta), os.path.join(args.out, "latest.pt"))
     _evaluate_and_log(args, net, meta, step=0, wall=time.time() - start, extra={})
     print(f"saved {os.path.join(args.out, 'latest.pt')}")
@@ -103,14 +108,15 @@ def _run_ppo(args) -> int:
     else:
         init = torch.load(args.init, map_location="cpu", weights_only=True) if args.init else None
         state = new_state(ppo, PolicyNet.from_checkpoint(init) if init else PolicyNet())
-        meta = {"init": init.get("meta", {}).get("init", f"checkpoint {args.init}") if init else "random",
-                "init_checkpoint": args.init}
+        init_meta = init.get("meta", {}) if init else {}
+        meta = {"init": init_meta.get("init", f"checkpoint {args.init}") if init else "random",
+                "init_checkpoint": args.init, "init_wall_s": init_meta.get("wall_s", 0)}
     name = {"none": "vanilla"}.get(args.instruction, args.instruction)
     meta.update({"name": name, "instruction": None if args.instruction == "none" else args.instruction,
                  "algo": "ppo" if args.instruction == "none" else "instructPPO", "beta": ppo.beta,
                  "lam_schedule": f"{ppo.lam} -> {ppo.lam_min} in {ppo.anneal_steps} steps over "
                                  f"{ppo.anneal_frac:.0%} of {ppo.total_steps} steps" if args.instruction != "none" else "0",
-                 "play_lambda": 0.0, "hardware": _hardware()})
+                 "play_lambda": 0.0, "hardware": _hardware(args.threads)})
     deadline = time.time() + args.minutes * 60
     next_checkpoint = time.time() + args.checkpoint_minutes * 60
     bar = tqdm(total=ppo.total_steps, initial=state.step, unit="step", unit_scale=True)
@@ -157,7 +163,7 @@ def _run_q(args) -> int:
     meta.update({"name": f"{'vanilla' if args.instruction == 'none' else args.instruction}-q",
                  "instruction": None if args.instruction == "none" else args.instruction,
                  "algo": "Q-learning" if args.instruction == "none" else "instructQ", "beta": q.beta,
-                 "play_lambda": 0.0, "hardware": _hardware()})
+                 "play_lambda": 0.0, "hardware": _hardware(args.threads)})
     bar = tqdm(total=q.total_steps, initial=run["step"], unit="step", unit_scale=True)
     deadline = time.time() + args.minutes * 60
     clock = {"last": time.time(), "next_checkpoint": time.time() + args.checkpoint_minutes * 60}

@@ -74,7 +74,8 @@ def write_card(agent, summary: dict, args, path: str) -> None:
         f"- Algorithm: {meta.get('algo')}; lam schedule: {meta.get('lam_schedule', '0')}; beta: {meta.get('beta')}; "
         f"lam used at play time: {meta.get('play_lambda', 0.0)}",
         f"- Start: {meta.get('init')}",
-        f"- Environment steps of RL: {meta.get('steps', 0):,}; wall time of all training: {meta.get('wall_s', 0) / 60:.1f} min",
+        f"- Environment steps of RL: {meta.get('steps', 0):,}; wall time: {meta.get('init_wall_s', 0) / 60:.1f} min "
+        f"to clone the starting policy, then {meta.get('wall_s', 0) / 60:.1f} min of RL",
         f"- Hardware: {meta.get('hardware', 'CPU')}",
         f"- Network: MLP on the 658-number HLE encoding, {sum(p.numel() for p in agent.net.parameters()):,} parameters",
         "",

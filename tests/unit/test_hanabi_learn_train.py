@@ -42,3 +42,21 @@ def test_instruct_q_run_checkpoints_and_resumes(tmp_path):
     assert main([*args, "--steps", "128", "--resume"]) == 0
     ckpt = torch.load(tmp_path / "latest.pt", weights_only=True)
     assert ckpt["step"] == 128 and ckpt["meta"]["algo"] == "instructQ" and len(ckpt["log"]) == 2
+
+
+def test_evaluate_prints_saves_the_matrix_and_writes_cards_with_the_measured_numbers(tmp_path, capsys):
+    from agents.learn.hanabi_net import NetConfig, PolicyNet
+
+    path = tmp_path / "tiny.pt"
+    meta = {"name": "tiny", "instruction": "rank", "algo": "instructPPO", "beta": 2.0, "steps": 10, "wall_s": 60}
+    torch.save(PolicyNet(NetConfig(hidden=8, layers=1)).checkpoint(meta=meta), path)
+    out = tmp_path / "eval"
+    assert main(["evaluate", "hanabi", str(path), "rulebot:rank", "--games", "6", "--out", str(out),
+                 "--write-cards", "--cross-play"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    tiny = results["self_play"]["tiny"]
+    card = (tmp_path / "tiny.md").read_text()
+    assert f"Self-play score: {tiny['mean']:.2f} ± {tiny['sem']:.2f} (s.e.m.) over 6 games" in card
+    assert "tells me the 'rank'" in card and "instructPPO" in card
+    assert (out / "tiny_action_matrix.png").exists() and (out / "rulebot-rank_action_matrix.png").exists()
+    assert "| tiny |" in results["cross_play"] and "rulebot-rank:" in capsys.readouterr().out
