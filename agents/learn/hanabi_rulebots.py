@@ -12,7 +12,8 @@ turn, in order:
   3. give a play hint: a hint of the play kind whose focus (the newest card it touches) is playable
      now, lowest rank first;
   4. save the partner's chop (oldest card never hinted) when it is critical (a 5, or the last copy
-     of a card still needed) with a hint of the other kind, which never means "play";
+     of a card still needed) or a 2 whose twin the partner does not also hold, with a hint of the
+     other kind, which never means "play";
   5. discard a card known to be useless, else my chop, else my oldest card;
   6. with 8 tokens (no discard allowed) give a hint of the other kind, touching the partner's chop.
 Every rule reads only what the HLE encoding shows (partner's hand, hint knowledge, board, discards,
