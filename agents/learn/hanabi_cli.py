@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bc-epochs", type=int, default=4, help="bc: passes over all samples after each round")
     parser.add_argument("--bc-lr", type=float, default=1e-3, help="bc: Adam learning rate")
     parser.add_argument("--num-envs", type=int, default=256)
+    parser.add_argument("--lam", type=float, default=None,
+                        help="PPO: starting KL weight toward the prior (default: PPOArgs.lam, the paper's 0.05)")
+    parser.add_argument("--lam-min", type=float, default=None,
+                        help="PPO: the floor lam is annealed to (default: PPOArgs.lam_min, 0.01)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1 is fastest when other processes share the cores)")
@@ -98,7 +102,9 @@ def _run_ppo(args) -> int:
     from agents.learn.hanabi_ppo import PPOArgs, load, new_state, save, train
 
     path = os.path.join(args.out, "latest.pt")
-    ppo = PPOArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed)
+    schedule = {k: v for k, v in (("lam", args.lam), ("lam_min", args.lam_min)) if v is not None}
+    ppo = PPOArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed,
+                  **schedule)
     if args.resume:
         if not os.path.exists(path):
             print(f"instructplay: nothing to resume in {args.out}; start without --resume")
@@ -111,6 +117,8 @@ def _run_ppo(args) -> int:
         init_meta = init.get("meta", {}) if init else {}
         meta = {"init": init_meta.get("init", f"checkpoint {args.init}") if init else "random",
                 "init_checkpoint": args.init, "init_wall_s": init_meta.get("wall_s", 0)}
+        if init_meta.get("steps"):  # the start was itself trained with RL: keep its record for the model card
+            meta["init_rl"] = {k: init_meta[k] for k in ("algo", "steps", "wall_s", "lam_schedule") if k in init_meta}
     name = {"none": "vanilla"}.get(args.instruction, args.instruction)
     meta.update({"name": name, "instruction": None if args.instruction == "none" else args.instruction,
                  "algo": "ppo" if args.instruction == "none" else "instructPPO", "beta": ppo.beta,
