@@ -118,7 +118,8 @@ def _run_ppo(args) -> int:
         meta = {"init": init_meta.get("init", f"checkpoint {args.init}") if init else "random",
                 "init_checkpoint": args.init, "init_wall_s": init_meta.get("wall_s", 0)}
         if init_meta.get("steps"):  # the start was itself trained with RL: keep its record for the model card
-            meta["init_rl"] = {k: init_meta[k] for k in ("algo", "steps", "wall_s", "lam_schedule") if k in init_meta}
+            meta["init_wall_s"] = init_meta.get("init_wall_s", 0)
+            meta["stages"] = init_meta.get("stages", []) + [rl_stage(init_meta)]
     name = {"none": "vanilla"}.get(args.instruction, args.instruction)
     meta.update({"name": name, "instruction": None if args.instruction == "none" else args.instruction,
                  "algo": "ppo" if args.instruction == "none" else "instructPPO", "beta": ppo.beta,
@@ -147,6 +148,11 @@ def _run_ppo(args) -> int:
     _checkpoint(args, ppo, state, meta, latest, path, save)
     print(f"saved {path} at {state.step} steps ({state.wall / 60:.1f} min of training in all)")
     return 0
+
+
+def rl_stage(meta: dict) -> dict:
+    """One finished RL run of an agent, as its model card lists it."""
+    return {k: meta[k] for k in ("algo", "steps", "wall_s", "lam_schedule") if k in meta}
 
 
 def _run_q(args) -> int:

@@ -74,8 +74,7 @@ def write_card(agent, summary: dict, args, path: str) -> None:
         f"- Algorithm: {meta.get('algo')}; lam schedule: {meta.get('lam_schedule', '0')}; beta: {meta.get('beta')}; "
         f"lam used at play time: {meta.get('play_lambda', 0.0)}",
         f"- Start: {meta.get('init')}",
-        f"- Environment steps of RL: {meta.get('steps', 0):,}; wall time: {meta.get('init_wall_s', 0) / 60:.1f} min "
-        f"to clone the starting policy, then {meta.get('wall_s', 0) / 60:.1f} min of RL",
+        *_rl_lines(meta),
         f"- Hardware: {meta.get('hardware', 'CPU')}",
         f"- Network: MLP on the 658-number HLE encoding, {sum(p.numel() for p in agent.net.parameters()):,} parameters",
         "",
@@ -88,6 +87,18 @@ def write_card(agent, summary: dict, args, path: str) -> None:
     ]
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+def _rl_lines(meta: dict) -> list[str]:
+    """Steps and wall time of RL; an agent trained in stages (each run started from the last) lists each."""
+    stages = meta.get("stages", []) + [{k: meta.get(k) for k in ("algo", "steps", "wall_s", "lam_schedule")}]
+    steps, wall = sum(s.get("steps") or 0 for s in stages), sum(s.get("wall_s") or 0 for s in stages)
+    lines = [f"- Environment steps of RL: {steps:,}; wall time: {meta.get('init_wall_s', 0) / 60:.1f} min "
+             f"to clone the starting policy, then {wall / 60:.1f} min of RL"]
+    if len(stages) > 1:
+        lines += [f"  - stage {i}: {s.get('algo')}, {s.get('steps') or 0:,} steps in {(s.get('wall_s') or 0) / 60:.1f} min, "
+                  f"lam {s.get('lam_schedule', '0')}" for i, s in enumerate(stages, 1)]
+    return lines
 
 
 INSTRUCTION_TEXT = {

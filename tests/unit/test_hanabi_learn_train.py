@@ -60,3 +60,25 @@ def test_evaluate_prints_saves_the_matrix_and_writes_cards_with_the_measured_num
     assert "tells me the 'rank'" in card and "instructPPO" in card
     assert (out / "tiny_action_matrix.png").exists() and (out / "rulebot-rank_action_matrix.png").exists()
     assert "| tiny |" in results["cross_play"] and "rulebot-rank:" in capsys.readouterr().out
+
+
+def test_a_run_started_from_an_rl_checkpoint_lists_both_stages_on_its_card(tmp_path):
+    from agents.learn.hanabi_net import NetConfig, PolicyNet
+
+    first = tmp_path / "first.pt"
+    meta = {"name": "color", "instruction": "color", "algo": "instructPPO", "beta": 2.0, "steps": 1000,
+            "wall_s": 120, "init_wall_s": 600, "init": "clone of rulebot:color", "lam_schedule": "0.05 -> 0.01"}
+    torch.save(PolicyNet(NetConfig(hidden=8, layers=1)).checkpoint(meta=meta), first)
+    run = tmp_path / "second"
+    assert main(["train", "hanabi", "--instruction", "color", "--init", str(first), "--out", str(run),
+                 "--num-envs", "8", "--steps", "256", "--lam", "0.04", "--lam-min", "0.04",
+                 "--eval-games", "2", "--threads", "1"]) == 0
+    ckpt = torch.load(run / "latest.pt", weights_only=True)
+    assert ckpt["meta"]["init"] == "clone of rulebot:color" and ckpt["meta"]["init_wall_s"] == 600
+    assert ckpt["meta"]["lam_schedule"].startswith("0.04 -> 0.04")
+    assert main(["evaluate", "hanabi", str(run / "latest.pt"), "--games", "2", "--out", str(tmp_path / "eval"),
+                 "--write-cards"]) == 0
+    card = (run / "latest.md").read_text()
+    assert "Environment steps of RL: 1,256; wall time: 10.0 min to clone" in card
+    assert "stage 1: instructPPO, 1,000 steps in 2.0 min, lam 0.05 -> 0.01" in card
+    assert "stage 2: instructPPO, 256 steps" in card
