@@ -1,14 +1,15 @@
-"""The small torch network behind every trained Hanabi agent, and the paper's prior read off an observation.
+"""The small torch network behind every trained Hanabi agent, the paper's prior read off an observation,
+and the few set-up pieces instructPPO (`hanabi_ppo.py`) and instructQ (`hanabi_q.py`) share.
 
 - `PolicyNet`: an MLP on HLE's 658-number canonical observation (2 players) with two heads, 20 move
   logits (HLE uids, illegal ones masked to -inf) and a state value. PPO uses both heads; Q-learning
   reads the logit head as Q-values. Kept nanoGPT-small: about 0.25M parameters.
-- `paper_prior_logits`: the paper's colour / rank prior L (instructrl.md 4.3) as 0/1 logits over the 20
-  moves, computed from the last-action section of the observation. After a partner's colour hint
-  touching slots S, L = 1 exactly for Play(i), i in S; after any other last move (or none), L = 1
-  exactly for the five colour hints. The rank prior is the same with rank. The paper's
-  LM-generated prior equals this rule on all 6420 (history, move) pairs, so no LM is needed here.
+- `paper_prior_logits`: the paper's colour / rank prior L as 0/1 logits over the 20 moves, read off
+  the last-action section of a batch of observations. The rule is defined once, on the paper's texts,
+  by `agents.priors.conventions.hanabi.paper_logits`; this is its vectorised form for training, and
+  tests/unit/test_conventions.py checks the two equal on all 321 partner moves.
 - `prior_log_probs`: log softmax over legal moves of beta * L, the target of instructPPO's KL term.
+- `deal`, `recent_mean`: seeded games on the batched engine, and the running training score.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from agents.envs.hanabi.batched import BatchedHanabi
 from agents.envs.hanabi.encoding import encoding_size, section_offsets
 
 NUM_MOVES = 20
@@ -68,7 +70,7 @@ class PolicyNet(nn.Module):
 
 
 def paper_prior_logits(obs: torch.Tensor, instruction: str) -> torch.Tensor:
-    """The paper's 0/1 prior logits L [B, 20] for "play `instruction`-hinted cards, else hint `instruction`"."""
+    """L [B, 20] for `instruction` ("color" or "rank") from observations [B, 658]: `paper_logits`, vectorised."""
     if instruction not in INSTRUCTIONS:
         raise ValueError(f"instruction must be one of {INSTRUCTIONS}, got {instruction!r}")
     bit = COLOR_HINT_BIT if instruction == "color" else RANK_HINT_BIT
@@ -94,3 +96,16 @@ def masked_entropy(log_pi: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
     """Entropy of pi per row over legal moves."""
     log_pi = log_pi.masked_fill(~legal, 0.0)
     return -(log_pi.exp() * log_pi * legal).sum(-1)
+
+
+def deal(num_envs: int, seed: int) -> tuple[BatchedHanabi, torch.Tensor, torch.Tensor]:
+    """Seed torch and deal `num_envs` games: the engine, its observations [B, 658] and legal masks [B, 20]."""
+    torch.manual_seed(seed)
+    env = BatchedHanabi(num_envs, seed=seed)
+    return env, env.encode(), env.legal_mask()
+
+
+def recent_mean(scores: list[float], window: int = 500) -> float:
+    """Mean score of the last `window` finished games (0 before the first)."""
+    recent = scores[-window:]
+    return sum(recent) / max(len(recent), 1)

@@ -24,7 +24,15 @@ import torch
 import torch.nn.functional as F
 
 from agents.envs.hanabi.batched import BatchedHanabi
-from agents.learn.hanabi_net import PolicyNet, masked_entropy, masked_kl, paper_prior_logits, prior_log_probs
+from agents.learn.hanabi_net import (
+    PolicyNet,
+    deal,
+    masked_entropy,
+    masked_kl,
+    paper_prior_logits,
+    prior_log_probs,
+    recent_mean,
+)
 
 
 @dataclass
@@ -135,6 +143,7 @@ def update(args: PPOArgs, state: TrainState, buf: dict, next_value: torch.Tensor
     adv, ret = advantages(args, buf, next_value)
     flat = {k: v.flatten(0, 1) for k, v in buf.items()}
     flat["adv"], flat["ret"] = adv.flatten(), ret.flatten()
+    # vanilla (lam 0) does not train on the prior; its log shows the KL to the colour prior
     prior = paper_prior_logits(flat["obs"], args.instruction if args.instruction != "none" else "color")
     flat["log_prior"] = prior_log_probs(prior, flat["legal"], args.beta)
     lam = args.lam_at(state.step)
@@ -153,8 +162,7 @@ def update(args: PPOArgs, state: TrainState, buf: dict, next_value: torch.Tensor
 
 def train(args: PPOArgs, state: TrainState, until_step: int, on_update=None) -> TrainState:
     """Train until `until_step` environment steps; `on_update(state, stats)` is called after each update."""
-    env = BatchedHanabi(args.num_envs, seed=args.seed * 7919 + state.updates)
-    obs, legal = env.encode(), env.legal_mask()
+    env, obs, legal = deal(args.num_envs, seed=args.seed * 7919 + state.updates)  # a resumed run deals new games
     scores: list[float] = []
     while state.step < until_step:
         start = time.time()
@@ -164,7 +172,7 @@ def train(args: PPOArgs, state: TrainState, until_step: int, on_update=None) -> 
         stats = update(args, state, buf, next_value)
         state.step += args.batch_size
         state.wall += time.time() - start
-        stats["train_score"] = sum(scores[-500:]) / max(len(scores[-500:]), 1)
+        stats["train_score"] = recent_mean(scores)
         stats["steps_per_s"] = args.batch_size / (time.time() - start)
         if on_update:
             on_update(state, stats)

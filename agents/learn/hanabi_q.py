@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from agents.envs.hanabi.batched import BatchedHanabi
-from agents.learn.hanabi_net import PolicyNet, paper_prior_logits
+from agents.learn.hanabi_net import PolicyNet, deal, paper_prior_logits, recent_mean
 
 
 @dataclass
@@ -105,15 +104,13 @@ def q_loss(args: QArgs, net: PolicyNet, target: PolicyNet, batch: dict, lam: flo
 
 def train(args: QArgs, net: PolicyNet, until_step: int, step: int = 0, on_step=None) -> int:
     """Train `net` in place until `until_step` environment steps; returns the step count reached."""
-    torch.manual_seed(args.seed)
-    env = BatchedHanabi(args.num_envs, seed=args.seed)
+    env, obs, legal = deal(args.num_envs, args.seed)
     target = PolicyNet(net.config)
     target.load_state_dict(net.state_dict())
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr, eps=args.adam_eps)
     replay = Replay(args.buffer_size, net.config.obs_size, net.config.num_moves)
     eps = args.epsilons()
     updates_per_step = max(1, round(args.data_ratio * args.num_envs / args.batch_size))
-    obs, legal = env.encode(), env.legal_mask()
     updates, scores = 0, []
     while step < until_step:
         start, lam = time.time(), args.lam_at(step)
@@ -138,6 +135,6 @@ def train(args: QArgs, net: PolicyNet, until_step: int, step: int = 0, on_step=N
             if updates % args.target_sync == 0:
                 target.load_state_dict(net.state_dict())
         if on_step:
-            on_step(step, {"loss": loss.item(), "lam": lam, "train_score": sum(scores[-500:]) / max(len(scores[-500:]), 1),
+            on_step(step, {"loss": loss.item(), "lam": lam, "train_score": recent_mean(scores),
                            "steps_per_s": args.num_envs / (time.time() - start)})
     return step

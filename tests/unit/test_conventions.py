@@ -1,13 +1,17 @@
-"""The convention library: the paper's Hanabi priors exactly, each convention's preferences, the mixture,
-and ConventionsPrior on the paper's instructions (the last ones load the sentence-embedding model)."""
+"""The convention library: the paper's Hanabi priors exactly (and their vectorised copy used in training),
+each convention's preferences, the mixture, and ConventionsPrior on the paper's instructions (the last
+ones load the sentence-embedding model)."""
 
 import itertools
 
 import numpy as np
 import pytest
+import torch
 
+from agents.envs.hanabi.encoding import encode
 from agents.envs.hanabi.language import PAPER_INSTRUCTIONS, history_item_text, move_text
-from agents.envs.hanabi.rules import HistoryItem, MoveType, all_moves
+from agents.envs.hanabi.rules import HanabiGame, HistoryItem, MoveType, all_moves
+from agents.learn.hanabi_net import paper_prior_logits
 from agents.envs.say_select import BOB_ACTION_TEXTS, bob_observation_text
 from agents.priors.base import log_softmax
 from agents.priors.conventions import CONVENTIONS, convention, mixture
@@ -21,7 +25,7 @@ def partner_moves():
     yield None, ()
     for uid, move in enumerate(all_moves(2)):
         if not move.is_hint:
-            yield HistoryItem(player=1, move=move, uid=uid), ()
+            yield HistoryItem(player=1, move=move, uid=uid, card_order=10, color=0, rank=0), ()  # a red 1
             continue
         for size in range(1, 6):
             for slots in itertools.combinations(range(5), size):
@@ -48,6 +52,23 @@ def test_paper_logits_match_the_rule_on_all_321_observations(hint, hint_type):
         np.testing.assert_array_equal(L, expected_paper_logits(hint_type, item, touched))
         ones += int(L.sum())
     assert ones == 1230  # the count in the paper's prior.pkl
+
+
+@pytest.mark.parametrize("hint", ["color", "rank"])
+def test_training_prior_on_encoded_observations_equals_paper_logits(hint):
+    """hanabi_net.paper_prior_logits, the vectorised form instructPPO and instructQ use, is paper_logits."""
+    items = list(partner_moves())
+    observations = np.stack([encode(game_whose_last_move_is(item), 0) for item, _ in items])
+    expected = np.stack([paper_logits(hint, history_item_text(item), MOVE_TEXTS) for item, _ in items])
+    np.testing.assert_array_equal(paper_prior_logits(torch.from_numpy(observations), hint).numpy(), expected)
+
+
+def game_whose_last_move_is(item):
+    """A game where player 0 is to move and `item` (player 1's move, or None) is the last move made."""
+    game = HanabiGame(seed=0)
+    if item is not None:
+        game.history.append(item)
+    return game
 
 
 @pytest.mark.parametrize("hint", ["color", "rank"])

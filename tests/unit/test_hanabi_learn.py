@@ -1,5 +1,7 @@
-"""The learning pieces for Hanabi: the paper's prior, the KL and PPO terms, the rule bots, the metrics."""
+"""The learning pieces for Hanabi: the prior's probabilities, the KL and PPO terms, seeding, the rule bots,
+the metrics."""
 
+import copy
 import math
 
 import numpy as np
@@ -16,7 +18,7 @@ from agents.learn.hanabi_net import (
     paper_prior_logits,
     prior_log_probs,
 )
-from agents.learn.hanabi_ppo import PPOArgs, advantages
+from agents.learn.hanabi_ppo import PPOArgs, advantages, new_state, train
 from agents.learn.hanabi_rulebots import ConventionBot, known_class, possible_cards
 
 R, Y, G, W, B = range(5)
@@ -41,32 +43,8 @@ def game_after(*uids):
     return game
 
 
-def prior_of(game, instruction):
-    obs = torch.from_numpy(encode(game, game.current_player))[None]
-    return paper_prior_logits(obs, instruction)[0]
-
-
-def ones(logits):
-    return torch.nonzero(logits).flatten().tolist()
-
-
 # ---------------------------------------------------------------- the paper's prior L
-
-
-def test_colour_prior_after_a_colour_hint_is_play_the_touched_cards():
-    game = game_after(10)  # player 0 hints red: player 1's slots 0 and 2
-    assert ones(prior_of(game, "color")) == [5, 7]
-
-
-def test_colour_prior_after_anything_else_is_hint_colour():
-    assert ones(prior_of(HanabiGame(seed=3), "color")) == [10, 11, 12, 13, 14]  # no move yet
-    assert ones(prior_of(game_after(15), "color")) == [10, 11, 12, 13, 14]  # a rank hint
-    assert ones(prior_of(game_after(10, 2), "color")) == [10, 11, 12, 13, 14]  # a discard
-
-
-def test_rank_prior_is_the_mirror_image():
-    assert ones(prior_of(game_after(15), "rank")) == [5, 9]  # the 1s: slots 0 and 4
-    assert ones(prior_of(game_after(10), "rank")) == [15, 16, 17, 18, 19]
+# (that it is the paper's rule: tests/unit/test_conventions.py, on every partner move)
 
 
 def test_prior_rejects_an_unknown_instruction():
@@ -112,6 +90,14 @@ def test_advantages_do_not_bootstrap_across_the_end_of_a_game():
     assert adv[0, 0].item() == pytest.approx(1.0 - 0.25)  # game over: no 0.5 * V(next deal)
     assert adv[1, 0].item() == pytest.approx(0.5 * 4.0 - 2.0)
     assert ret[1, 0].item() == pytest.approx(2.0)
+
+
+def test_ppo_training_is_reproducible_from_its_seed():
+    args = PPOArgs(num_envs=8, num_steps=4, value_warmup_updates=0)
+    net = PolicyNet()
+    first, second = (train(args, new_state(args, copy.deepcopy(net)), 64).net.state_dict() for _ in range(2))
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert not torch.equal(first["logits_head.weight"], net.state_dict()["logits_head.weight"])
 
 
 def test_lambda_anneals_linearly_to_its_floor_and_vanilla_is_zero():
