@@ -11,8 +11,8 @@ import torch
 from agents.envs.hanabi.encoding import encode
 from agents.envs.hanabi.language import PAPER_INSTRUCTIONS, history_item_text, move_text
 from agents.envs.hanabi.rules import HanabiGame, HistoryItem, MoveType, all_moves
-from agents.learn.hanabi_net import paper_prior_logits
 from agents.envs.say_select import BOB_ACTION_TEXTS, bob_observation_text
+from agents.learn.hanabi_net import paper_prior_logits
 from agents.priors.base import log_softmax
 from agents.priors.conventions import CONVENTIONS, convention, mixture
 from agents.priors.conventions.hanabi import PartnerMove, paper_logits, parse_action, parse_observation

@@ -12,7 +12,9 @@ are oldest first: the engine puts a newly drawn card at the end (agents/envs/han
 The conventions:
 - color-hint-play (the paper's colour instruction, reproduced exactly: instructrl.md 4.3): after a
   colour hint touching positions S, L = 1 exactly for playing the cards in S; after anything else, L = 1
-  exactly for the colour hints. rank-hint-play is the same with rank.
+  exactly for the colour hints. rank-hint-play is the same with rank. `paper_logits` is the definition
+  of this prior: it equals the paper's LM-generated prior on all 6420 (history, move) pairs, and
+  training computes it from encoded observations with `agents.learn.hanabi_net.paper_prior_logits`.
 - any-hint-play: after any hint touching S, play exactly S; after anything else, give a hint.
 - hint-keep: a hint marks cards to keep: after a hint touching S, any move but playing or discarding a
   card in S (conditional: silent after other moves).
