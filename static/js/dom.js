@@ -30,3 +30,14 @@ export function signed(n) {
   if (n < 0) return `\u2212${Math.abs(n)}`;
   return "0";
 }
+
+let noticeTimer;
+
+/** Show `text` in the page's notice (#notice); it hides itself after `hideAfterMs`, or stays when that is null. */
+export function showNotice(text, hideAfterMs = 10000) {
+  const notice = $("#notice");
+  notice.textContent = text;
+  notice.hidden = false;
+  clearTimeout(noticeTimer);
+  if (hideAfterMs !== null) noticeTimer = setTimeout(() => { notice.hidden = true; }, hideAfterMs);
+}

@@ -1,52 +1,49 @@
 /**
  * The Hanabi page: the person plays one seat, an instructed agent the other.
  *
- * This module owns the conversation with the server (docs/PROTOCOL.md): it starts or resumes a game,
- * sends moves, instructions and "why?" questions, and redraws from each server event. The server is
- * authoritative and sends this page the person's view only (never their own cards), so the page keeps
- * the last state it was sent and never applies a move itself. Drawing: hanabi_view.js.
+ * The socket, the saved game, the instruction box and the understanding card are game_page.js's; this
+ * module sends moves and "why?" questions and redraws from each server event (docs/PROTOCOL.md). The
+ * server is authoritative and sends this page the person's view only (never their own cards), so the
+ * page keeps the last state it was sent and never applies a move itself. Drawing: hanabi_view.js.
  * Keys: arrows choose a card, P plays, D discards, R Y G W B hint a colour, 1-5 hint a rank, ? asks why,
  * I focuses the instruction box (Enter sends, Esc leaves), N starts a new game.
  */
-import { $, h, percent } from "./dom.js";
-import { connect, forgetGame, saveGame, savedGame } from "./connection.js";
-import { fetchPartners } from "./games.js";
+import { $, h } from "./dom.js";
+import { GamePage, setTurn } from "./game_page.js";
 import {
-  COLORS, COLOR_INFO, POSITIONS, cardFace, ownCard, renderDiscards, renderFireworks, renderHand, renderLog,
-  renderMoveBars, renderStats,
+  COLORS, COLOR_INFO, POSITIONS, cardFace, ownCard, renderDiscards, renderFireworks, renderHand, renderLog, renderStats,
 } from "./hanabi_view.js";
+import { renderBars } from "./prior_bars.js";
 
-const GAME = "hanabi";
-const query = new URLSearchParams(location.search);
-const saved = savedGame(GAME);
+const session = new GamePage({
+  game: "hanabi",
+  agent: "Your partner",
+  startFields: () => ({ seat: page.seat, ...(Number.isInteger(page.seed) ? { seed: page.seed } : {}) }),
+  onStarting: () => Object.assign(page, { state: null, selected: null, lastAgentMove: null }),
+  onStarted: (msg, isNew) => {
+    if (isNew) {
+      $("#game-over").hidden = true;
+      $("#explanation").hidden = true;
+    }
+    page.seat = msg.seat;
+    $("#acting-agent").textContent = msg.agent;
+  },
+  inProgress: () => Boolean(page.state && !page.state.over && page.state.turn > 0),
+  redraw: () => { if (page.state) onState(page.state); },
+  onUnderstanding: (msg) => { if (msg.adopted) $("#acting-agent").textContent = msg.agent; },
+  onKey,
+});
 
 const page = {
-  partner: query.get("partner") ?? saved?.partner ?? null,
-  participant: query.get("participant"),
-  seat: Number(query.get("seat") ?? 0),
-  seed: query.get("seed") === null ? null : Number(query.get("seed")),
-  gameId: null,
-  token: null,
+  seat: Number(session.query.get("seat") ?? 0),  // the person's seat (?seat=1: the agent starts)
+  seed: session.query.get("seed") === null ? null : Number(session.query.get("seed")),  // the deal, or null
   state: null,           // the last `state` payload
   selected: null,        // the index of the person's selected card
   preview: null,         // the hint move being pointed at, to mark the cards it touches
-  understanding: null,
-  sentInstruction: null,
   lastAgentMove: null,   // the last `agent_move` payload
 };
 
-let socket;
-
 /* ---------- sending ---------- */
-
-function startGame() {
-  Object.assign(page, { gameId: null, state: null, selected: null, lastAgentMove: null });
-  setTurn("Starting a game…", true);
-  const payload = { game: GAME, partner: page.partner, seat: page.seat };
-  if (page.seed !== null && Number.isInteger(page.seed)) payload.seed = page.seed;
-  if (page.participant) payload.participant = page.participant;
-  socket.emit("start_game", payload);
-}
 
 function myTurn() {
   const s = page.state;
@@ -59,7 +56,7 @@ function findLegal(match) {
 
 function sendMove(move) {
   if (!move) return;
-  socket.emit("move", { game_id: page.gameId, move: { uid: move.uid } });
+  session.send("move", { move: { uid: move.uid } });
   page.selected = null;
   page.preview = null;
   setTurn("Your partner is thinking…", true);
@@ -71,73 +68,13 @@ const discardSelected = () => sendMove(findLegal((m) => m.type === "discard" && 
 const hintColor = (c) => sendMove(findLegal((m) => m.type === "hint_color" && m.color === c));
 const hintRank = (r) => sendMove(findLegal((m) => m.type === "hint_rank" && m.rank === r));
 
-function sendInstruction(event) {
-  event?.preventDefault();
-  const box = $("#instruction");
-  const text = box.value.trim();
-  if (!text || !page.gameId) return;
-  submitInstruction(text);
-  box.value = "";
-  updateCounter();
-}
-
-function submitInstruction(text) {
-  page.sentInstruction = text;
-  socket.emit("instruction", { game_id: page.gameId, text });
-  $("#understanding").replaceChildren(
-    h("p", { class: "small muted" }, "Instruction: ", h("q", { text })),
-    h("p", { class: "muted", text: "Your partner is reading your instruction…" }));
-  $("#clarify").hidden = true;
-}
-
-/** "Yes, that's it": the partner's reading, in its words, goes back as the next instruction. */
-function confirmReading() {
-  if (page.understanding?.summary) submitInstruction(page.understanding.summary);
-}
-
-function rephrase() {
-  const box = $("#instruction");
-  box.value = page.understanding?.text ?? "";
-  updateCounter();
-  box.focus();
-  box.select();
-}
-
 function askWhy() {
-  if (page.gameId && page.lastAgentMove) socket.emit("explain", { game_id: page.gameId, turn: page.lastAgentMove.turn });
-}
-
-function newGame() {
-  if (page.state && !page.state.over && page.state.turn > 0
-      && !window.confirm("Leave this game and start a new one?")) return;
-  forgetGame(GAME);
-  page.token = null;
-  startGame();
+  if (page.lastAgentMove) session.send("explain", { turn: page.lastAgentMove.turn });
 }
 
 /* ---------- receiving ---------- */
 
-function onConnect() {
-  setConnection(true);
-  const gameId = page.gameId ?? saved?.game_id;
-  const token = page.token ?? saved?.token;
-  if (gameId && token) socket.emit("resume", { game_id: gameId, token });
-  else startGame();
-}
-
-function onGameStarted(msg) {
-  if (msg.game_id !== page.gameId) {
-    $("#game-over").hidden = true;
-    $("#explanation").hidden = true;
-  }
-  Object.assign(page, { gameId: msg.game_id, token: msg.resume_token, partner: msg.partner, seat: msg.seat });
-  $("#acting-agent").textContent = msg.agent;
-  saveGame(GAME, { game_id: page.gameId, token: page.token, partner: page.partner });
-  showPartnerName(msg.partner);
-}
-
 function onState(msg) {
-  if (msg.game_id !== page.gameId) return;
   page.state = msg;
   if (!myTurn()) page.selected = null;
   else if (page.selected === null) page.selected = 0;
@@ -148,7 +85,6 @@ function onState(msg) {
 }
 
 function onAgentMove(msg) {
-  if (msg.game_id !== page.gameId) return;
   page.lastAgentMove = msg;
   $("#agent-move").textContent = msg.text;
   $("#agent-move").classList.remove("muted");
@@ -161,11 +97,10 @@ function onAgentMove(msg) {
   } else {
     caption.textContent = "No instruction yet: it played by its own policy.";
   }
-  renderMoveBars($("#prior-bars"), msg.prior, msg.move.uid);
+  renderBars($("#prior-bars"), msg.prior, { chosen: msg.prior ? msg.prior.uids.indexOf(msg.move.uid) : -1 });
 }
 
 function onExplanation(msg) {
-  if (msg.game_id !== page.gameId) return;
   const box = $("#explanation");
   box.hidden = false;
   const top = (msg.top ?? []).map((m) => h("li", {}, h("span", { text: m.move }),
@@ -177,7 +112,6 @@ function onExplanation(msg) {
 }
 
 function onGameOver(msg) {
-  if (msg.game_id !== page.gameId) return;
   setTurn("Game over.", false);
   $("#game-over").hidden = false;
   $("#final-score").textContent = `${msg.score} / ${msg.max_score}`;
@@ -186,54 +120,7 @@ function onGameOver(msg) {
   $("#play-again").focus();
 }
 
-function onUnderstanding(msg) {
-  if (msg.game_id !== page.gameId) return;
-  if (msg.text === page.sentInstruction) page.sentInstruction = null;
-  page.understanding = msg;
-  renderUnderstanding(msg);
-  if (msg.adopted) $("#acting-agent").textContent = msg.agent;
-}
-
-function onError(err) {
-  showNotice(err.message || `The server reported an error (${err.code}).`);
-  if (err.event === "resume" && ["bad_token", "unknown_game"].includes(err.code)) {
-    forgetGame(GAME);
-    page.token = null;
-    startGame();
-  } else if (err.event === "instruction") {
-    $("#instruction").value = page.sentInstruction ?? "";
-    page.sentInstruction = null;
-    updateCounter();
-    if (page.understanding) renderUnderstanding(page.understanding);
-  } else if (err.event === "move" && page.state) {
-    onState(page.state);
-  } else if (err.event === "start_game" && err.code === "unknown_partner") {
-    setTurn("This partner is not available: choose another on the start page.", false);
-  }
-}
-
 /* ---------- drawing ---------- */
-
-function renderUnderstanding(u) {
-  const items = (u.understood ?? []).map((c) => h("li", {},
-    h("span", { text: c.description || c.convention }),
-    h("span", { class: "weight", text: percent(c.weight), title: "weight of this reading" })));
-  $("#understanding").replaceChildren(...[
-    h("p", { class: "small muted" }, "Instruction: ", h("q", { text: u.text })),
-    h("p", { class: "understood-summary", text: u.summary }),
-    items.length ? h("ul", { class: "understood-list" }, items) : null,
-    typeof u.confidence === "number" ? h("div", { class: "confidence small" },
-      h("span", { text: "Confidence" }),
-      h("meter", { min: "0", max: "1", value: String(u.confidence), "aria-label": "Confidence" }),
-      h("span", { text: percent(u.confidence) })) : null,
-    h("p", { class: "muted small", text: `Understood by: ${u.backend} · λ = ${u.lambda}` }),
-    u.adopted ? null
-      : h("p", { class: "not-adopted small", text: "Your partner keeps playing by your previous instruction until you confirm or rephrase." }),
-  ].filter(Boolean));
-  $("#clarify").hidden = !u.clarify;
-  $("#clarify-question").textContent = u.question || "Is this what you meant?";
-  $("#confirm-yes").hidden = !(u.understood ?? []).length;
-}
 
 /** The partner's cards a hint move would touch. */
 function touchedBy(move, hand) {
@@ -299,52 +186,10 @@ function buildHintButtons() {
     String(r), `Hint ${r}s (key ${r})`, String(r), "rank-hint")));
 }
 
-function setTurn(text, waiting) {
-  const el = $("#turn-status");
-  el.textContent = text;
-  el.classList.toggle("waiting", waiting);
-}
-
-function updateCounter() {
-  $("#instruction-count").textContent = String($("#instruction").value.length);
-}
-
-function setConnection(online) {
-  const el = $("#connection");
-  el.textContent = online ? "Connected" : "Reconnecting…";
-  el.classList.toggle("offline", !online);
-}
-
-let noticeTimer;
-function showNotice(text) {
-  const notice = $("#notice");
-  notice.textContent = text;
-  notice.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => { notice.hidden = true; }, 10000);
-}
-
-async function showPartnerName(partnerId) {
-  $("#partner-name").textContent = partnerId;
-  try {
-    const partner = (await fetchPartners(GAME)).find((p) => p.id === partnerId);
-    if (partner) $("#partner-name").textContent = partner.name;
-  } catch {
-    /* the id stays: the name is only cosmetic */
-  }
-}
-
 /* ---------- keyboard ---------- */
 
-function onKeyDown(event) {
-  if (event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  if (target instanceof HTMLTextAreaElement || target instanceof HTMLInputElement) {
-    if (target.id !== "instruction") return;
-    if (event.key === "Enter" && !event.shiftKey) sendInstruction(event);
-    if (event.key === "Escape") target.blur();
-    return;
-  }
+/** The table's keys (game_page.js handles N, I and the instruction box). */
+function onKey(event) {
   const key = event.key;
   const upper = key.length === 1 ? key.toUpperCase() : key;
   if (key === "ArrowLeft" || key === "ArrowRight") {
@@ -356,11 +201,7 @@ function onKeyDown(event) {
   else if (COLORS.includes(upper)) hintColor(upper);
   else if (/^[1-5]$/.test(key)) hintRank(Number(key));
   else if (key === "?") askWhy();
-  else if (upper === "N") newGame();
-  else if (upper === "I") {
-    event.preventDefault();
-    $("#instruction").focus();
-  } else if (key === "Escape") {
+  else if (key === "Escape") {
     page.preview = null;
     drawActions();
   }
@@ -371,30 +212,12 @@ function main() {
   $("#play").addEventListener("click", playSelected);
   $("#discard").addEventListener("click", discardSelected);
   $("#why").addEventListener("click", askWhy);
-  $("#instruction-form").addEventListener("submit", sendInstruction);
-  $("#instruction").addEventListener("input", updateCounter);
-  $("#new-game").addEventListener("click", newGame);
-  $("#play-again").addEventListener("click", newGame);
-  $("#confirm-yes").addEventListener("click", confirmReading);
-  $("#confirm-rephrase").addEventListener("click", rephrase);
-  document.addEventListener("keydown", onKeyDown);
-  if (!page.partner) {
-    location.replace("/");
-    return;
-  }
-  try {
-    socket = connect({ onConnect, onDisconnect: () => setConnection(false) });
-  } catch (err) {
-    setTurn(err.message, false);
-    return;
-  }
-  socket.on("game_started", onGameStarted);
-  socket.on("state", onState);
-  socket.on("agent_move", onAgentMove);
-  socket.on("explanation", onExplanation);
-  socket.on("game_over", onGameOver);
-  socket.on("understanding", onUnderstanding);
-  socket.on("error", onError);
+  session.open({
+    state: onState,
+    agent_move: onAgentMove,
+    explanation: onExplanation,
+    game_over: onGameOver,
+  });
 }
 
 main();

@@ -125,20 +125,3 @@ export function renderLog(list, history, current = null) {
   h("span", { class: "what", text: entry.text }))));
   list.lastElementChild?.scrollIntoView?.({ block: "nearest" });
 }
-
-/** Prior bars over the agent's legal moves ("play A", "hint red"...), the chosen one marked. */
-export function renderMoveBars(list, prior, chosenUid = null) {
-  list.replaceChildren();
-  if (!prior) return;
-  const pct = (p) => (p > 0 && p < 0.005 ? "<1%" : `${Math.round(p * 100)}%`);
-  prior.labels.forEach((label, i) => {
-    const p = prior.probs[i];
-    const chosen = prior.uids?.[i] === chosenUid;
-    list.append(h("li", { class: chosen ? "chosen" : null, "aria-label": `${label}: ${pct(p)}${chosen ? ", chosen" : ""}` },
-      h("span", { class: "bar-label", text: label }),
-      h("span", { class: "bar-track", "aria-hidden": "true" },
-        h("span", { class: "bar-fill", style: `width: ${(Math.max(0, Math.min(1, p)) * 100).toFixed(1)}%` })),
-      h("span", { class: "bar-value", "aria-hidden": "true" }, pct(p),
-        chosen ? h("span", { class: "bar-chosen", text: "chosen" }) : null)));
-  });
-}

@@ -4,7 +4,7 @@
  * Hanabi positions show both hands face up with what each player knew; Say-Select positions show the balls.
  * Keys: ←/→ step, Home/End jump to the first/last position.
  */
-import { $, h, signed } from "./dom.js";
+import { $, h, showNotice, signed } from "./dom.js";
 import {
   POSITIONS, cardFace, renderDiscards, renderFireworks, renderHand, renderLog, renderStats,
 } from "./hanabi_view.js";
@@ -17,12 +17,6 @@ async function getJson(url) {
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || `the server answered HTTP ${response.status}`);
   return body;
-}
-
-function showError(text) {
-  const notice = $("#notice");
-  notice.textContent = text;
-  notice.hidden = false;
 }
 
 /* ---------- the list of finished games ---------- */
@@ -142,7 +136,7 @@ function main() {
   $("#last").addEventListener("click", () => go(replay.data.frames.length - 1));
   $("#scrub").addEventListener("input", (e) => go(Number(e.target.value)));
   document.addEventListener("keydown", onKeyDown);
-  (gameId ? loadGame() : listGames()).catch((err) => showError(`Could not load ${gameId ? "this game" : "the games"}: ${err.message}`));
+  (gameId ? loadGame() : listGames()).catch((err) => showNotice(`Could not load ${gameId ? "this game" : "the games"}: ${err.message}`, null));
 }
 
 main();

@@ -6,6 +6,11 @@ import { $, h, signed } from "./dom.js";
 
 const BALLS = [1, 2, 3, 4, 5];
 
+/** One of Bob's moves as the server labels it ("1".."5", "quit") in words: "ball 3", "quit". */
+export function actionName(label) {
+  return label === "quit" || label === "0" ? "quit" : `ball ${label}`;
+}
+
 /** A move as words, from Alice's side of the table. */
 export function describeMove(entry) {
   const { actor, move, reward } = entry;
@@ -79,12 +84,6 @@ export function renderScore(view, score) {
 
 export function formatScore(score) {
   return typeof score === "number" ? score.toFixed(2) : "–";
-}
-
-export function renderTurn(text, waiting) {
-  const status = $("#turn-status");
-  status.textContent = text;
-  status.classList.toggle("waiting", waiting);
 }
 
 /** The history in words, numbered by step (each say and each pick is a step, as in the paper). */
