@@ -1,8 +1,9 @@
 """What the server loads to play Hanabi: trained agents and rule-based partners behind one interface.
 
     agent = load_hanabi_agent("agents/checkpoints/hanabi/color.pt")   # or "rulebot:color"
-    uid, info = agent.act(game)                     # game: rules.HanabiGame, its current player acts
+    uid, info = agent.act(game, asked=True)         # game: rules.HanabiGame, its current player acts
     info["explanation"]  -> "You hinted red on A and C; you asked me to play colour-hinted cards, so I play C."
+                            (asked=False: "...; I follow the colour convention (a colour hint means play), ...")
     info["top_moves"]    -> [{"uid": 9, "move": "play C", "score": -0.01, "policy_logp": ..., "prior_term": ...}, ...]
 
 A trained agent scores each legal move by log pi(move) + lam * log prior(move), where the prior is the
@@ -18,24 +19,14 @@ import numpy as np
 import torch
 
 from agents.envs.hanabi.encoding import encode
+from agents.envs.hanabi.language import move_name
 from agents.envs.hanabi.rules import COLOR_NAMES, HanabiGame, MoveType
 from agents.learn.hanabi_net import PolicyNet, paper_prior_logits, prior_log_probs
-from agents.learn.hanabi_rulebots import ConventionBot, is_playable, is_useless, possible_cards
+from agents.learn.hanabi_rulebots import ConventionBot, hint_focus, is_playable, is_useless, possible_cards
 
 POSITIONS = "ABCDE"
 TOP_MOVES = 3
 INSTRUCTION_STYLE = {"color": "colour", "rank": "rank"}
-
-
-def move_words(uid: int) -> str:
-    """'discard A', 'play C', 'hint red', 'hint 3'."""
-    if uid < 5:
-        return f"discard {POSITIONS[uid]}"
-    if uid < 10:
-        return f"play {POSITIONS[uid - 5]}"
-    if uid < 15:
-        return f"hint {COLOR_NAMES[uid - 10]}"
-    return f"hint {uid - 14}"
 
 
 def _positions(mask: int) -> str:
@@ -43,11 +34,24 @@ def _positions(mask: int) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def explain(game: HanabiGame, uid: int, instruction: str | None) -> str:
-    """One sentence saying why the player to move makes move `uid`, in the terms of the instruction."""
+def _convention(kind: str, asked: bool) -> str:
+    """Why the agent reads `kind` hints as play signals: the person asked for it, or it is the agent's own."""
+    style = INSTRUCTION_STYLE[kind]
+    if asked:
+        return f"you asked me to play {style}-hinted cards"
+    return f"I follow the {style} convention (a {style} hint means play)"
+
+
+def explain(game: HanabiGame, uid: int, instruction: str | None, asked: bool) -> str:
+    """One sentence saying why the player to move makes move `uid`.
+
+    `instruction` is the convention the agent follows ("color", "rank" or None); `asked` says whether the
+    person's adopted instruction called for it: only then does the sentence say "you asked me", otherwise it
+    names the convention as the agent's own. A play or discard is explained from what the agent can deduce
+    from its own view; a hint only from public information (the hint, the positions it touches, the
+    history) and the convention, never from the person's hidden cards."""
     me = game.current_player
     last = game.history[-1] if game.history else None
-    asked = f"you asked me to play {INSTRUCTION_STYLE[instruction]}-hinted cards" if instruction else None
     if 5 <= uid < 10:
         slot = uid - 5
         if last is not None and last.move.is_hint and last.reveal_bitmask >> slot & 1:
@@ -55,7 +59,7 @@ def explain(game: HanabiGame, uid: int, instruction: str | None) -> str:
             kind = "color" if last.move.type is MoveType.REVEAL_COLOR else "rank"
             hinted = f"You hinted {value} on {_positions(last.reveal_bitmask)}"
             if instruction == kind:
-                return f"{hinted}; {asked}, so I play {POSITIONS[slot]}."
+                return f"{hinted}; {_convention(kind, asked)}, so I play {POSITIONS[slot]}."
             return f"{hinted}, so I play {POSITIONS[slot]}."
         cards = possible_cards(game, me, slot)
         if cards and all(is_playable(game, c) for c in cards):
@@ -66,24 +70,25 @@ def explain(game: HanabiGame, uid: int, instruction: str | None) -> str:
         if cards and all(is_useless(game, c) for c in cards):
             return f"My card at {POSITIONS[uid]} can no longer be played, so I discard it to win back a hint token."
         return f"I discard {POSITIONS[uid]}, a card nobody hinted, to win back a hint token."
-    return _explain_hint(game, uid, instruction)
+    return _explain_hint(game, uid, instruction, asked)
 
 
-def _explain_hint(game: HanabiGame, uid: int, instruction: str | None) -> str:
+def _explain_hint(game: HanabiGame, uid: int, instruction: str | None, asked: bool) -> str:
+    """A hint in the terms of the convention: for a hint of its kind, the card the convention says to play
+    (the newest touched one, as the rule bots read hints); for the other kind, that it is no play signal.
+    Only which positions the hint touches is taken from the person's hand: everyone sees that once it is given."""
     partner = (game.current_player + 1) % game.num_players
     kind, value = ("color", uid - 10) if uid < 15 else ("rank", uid - 15)
-    hand = [game.deck_cards[o] for o in game.hands[partner]]
-    touched = [s for s, c in enumerate(hand) if (c // 5 if kind == "color" else c % 5) == value]
-    words = COLOR_NAMES[value] if kind == "color" else f"{value + 1}s"
-    focus = touched[-1]
+    mask = sum(1 << s for s, (color, rank) in enumerate(game.hand_cards(partner))
+               if (color if kind == "color" else rank) == value)
+    hint = f"hint {COLOR_NAMES[value] if kind == 'color' else f'{value + 1}s'} on your {_positions(mask)}"
     if instruction == kind:
-        reason = "you asked me to hint " + INSTRUCTION_STYLE[kind]
-        if is_playable(game, hand[focus]):
-            return f"{reason.capitalize()}, so I show you your {words} at {_positions(sum(1 << s for s in touched))}: " \
-                   f"play {POSITIONS[focus]}, it is playable now."
-        return f"{reason.capitalize()}, so I show you your {words} at {_positions(sum(1 << s for s in touched))}."
-    return f"I show you your {words} at {_positions(sum(1 << s for s in touched))} so that you keep " \
-           f"{'that card' if len(touched) == 1 else 'those cards'}."
+        reason = _convention(kind, asked)
+        focus = POSITIONS[hint_focus(mask)]
+        return f"{reason[0].upper()}{reason[1:]}, so I {hint}: under that convention, play {focus}."
+    if instruction is None:
+        return f"I {hint}."
+    return f"I {hint}, which is not a play signal: {_convention(instruction, asked)}."
 
 
 class HanabiAgent:
@@ -112,8 +117,10 @@ class HanabiAgent:
                                          legal_t, self.beta)
         return log_pi, term, log_pi + term
 
-    def act(self, game: HanabiGame, legal=None, prior_logits=None, lam: float | None = None) -> tuple[int, dict]:
-        """The move for `game`'s current player and what explains it."""
+    def act(self, game: HanabiGame, legal=None, prior_logits=None, lam: float | None = None,
+            asked: bool = False) -> tuple[int, dict]:
+        """The move for `game`'s current player and what explains it (`asked`: the person's instruction
+        called for the agent's convention, see `explain`)."""
         if not isinstance(game, HanabiGame):
             raise TypeError("act needs the rules.HanabiGame (the server's authoritative game), not a view")
         obs = encode(game, game.current_player)[None]
@@ -121,9 +128,10 @@ class HanabiAgent:
         log_pi, term, total = (x[0] for x in self.scores(obs, legal[None], prior_logits, lam))
         uid = int(total.argmax())
         order = [int(i) for i in torch.argsort(total, descending=True) if legal[int(i)]][:TOP_MOVES]
-        top = [{"uid": i, "move": move_words(i), "score": round(float(total[i]), 4),
+        top = [{"uid": i, "move": move_name(i), "score": round(float(total[i]), 4),
                 "policy_logp": round(float(log_pi[i]), 4), "prior_term": round(float(term[i]), 4)} for i in order]
-        return uid, {"top_moves": top, "prior_term": top[0]["prior_term"], "explanation": explain(game, uid, self.instruction)}
+        return uid, {"top_moves": top, "prior_term": top[0]["prior_term"],
+                     "explanation": explain(game, uid, self.instruction, asked)}
 
     @torch.no_grad()
     def act_many(self, games: list[HanabiGame]) -> list[int]:
@@ -140,10 +148,11 @@ class RuleBotAgent:
         self.bot = ConventionBot(instruction)
         self.name, self.instruction, self.card = f"rulebot-{instruction}", instruction, {}
 
-    def act(self, game: HanabiGame, legal=None, prior_logits=None, lam: float | None = None) -> tuple[int, dict]:
+    def act(self, game: HanabiGame, legal=None, prior_logits=None, lam: float | None = None,
+            asked: bool = False) -> tuple[int, dict]:
         uid, rule = self.bot.decide(game)
-        return uid, {"top_moves": [{"uid": uid, "move": move_words(uid), "rule": rule}], "prior_term": 0.0,
-                     "explanation": explain(game, uid, self.instruction)}
+        return uid, {"top_moves": [{"uid": uid, "move": move_name(uid), "rule": rule}], "prior_term": 0.0,
+                     "explanation": explain(game, uid, self.instruction, asked)}
 
     def act_many(self, games: list[HanabiGame]) -> list[int]:
         return [self.bot.act(g) for g in games]

@@ -17,6 +17,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from agents.envs.hanabi.language import move_name
 from agents.envs.hanabi.rules import (
     COLOR_NAMES,
     COLORS,
@@ -141,18 +142,6 @@ def protocol_move(uid: int) -> dict[str, Any]:
     if move.type is MoveType.REVEAL_COLOR:
         return {"type": "hint_color", "color": COLORS[move.color], "uid": uid}
     return {"type": "hint_rank", "rank": move.rank + 1, "uid": uid}
-
-
-def move_name(uid: int) -> str:
-    """'play A', 'discard C', 'hint red', 'hint 3s' (positions A-E, A the oldest card)."""
-    move = all_moves(NUM_PLAYERS)[uid]
-    if move.type is MoveType.PLAY:
-        return f"play {POSITIONS[move.card_index]}"
-    if move.type is MoveType.DISCARD:
-        return f"discard {POSITIONS[move.card_index]}"
-    if move.type is MoveType.REVEAL_COLOR:
-        return f"hint {COLOR_NAMES[move.color]}"
-    return f"hint {move.rank + 1}s"
 
 
 # ---------------------------------------------------------------- a seat's view

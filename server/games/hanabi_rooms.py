@@ -13,19 +13,18 @@ agent's turn and the reading of an instruction run as background tasks. What is 
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 import time
-import uuid
 from typing import Any
 
 import numpy as np
 
+from agents.envs.hanabi.language import move_name, partner_last_move_text
 from server.db.store import GameRecord, NewEvent, NewInstruction, NewOutcome, Store
 from server.games import hanabi
 from server.games.hanabi import DEFAULT_ROLE, PARTNERS, Partner
-from server.games.rooms import Emit, GameService, StartTask, token_hash
-from server.messages import InstructionMsg, MoveMsg, ProtocolError, StartGame
+from server.games.rooms import Emit, GameService, StartTask
+from server.messages import InstructionMsg, MoveMsg, ProtocolError
 from server.partners import HanabiAgents, HanabiReader, HanabiUnderstanding
 
 log = logging.getLogger(__name__)
@@ -72,7 +71,10 @@ class HanabiRoom:
 
 
 class HanabiService(GameService):
+    """Hanabi: the person at one seat, at the other the agent their partner and instruction call for."""
+
     game = hanabi.GAME
+    partners = PARTNERS
 
     def __init__(self, store: Store, reader: HanabiReader, agents: HanabiAgents, emit: Emit, start_task: StartTask,
                  config: dict[str, Any]):
@@ -97,29 +99,13 @@ class HanabiService(GameService):
 
     # --- starting and resuming ---
 
-    def start_game(self, req: StartGame, sid: str) -> tuple[HanabiRoom, str]:
-        partner = PARTNERS.get(req.partner)
-        if partner is None:
-            raise ProtocolError("unknown_partner", f"no partner {req.partner!r} for hanabi; choose one of "
-                                                   f"{', '.join(PARTNERS)} (GET /api/partners?game=hanabi)")
-        if req.instruction is not None:
-            self._check_instruction(req.instruction)
-        seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
+    def _deal(self, seed: int) -> tuple[Any, dict[str, Any]]:
         game = hanabi.deal(seed)
-        game_id, token = uuid.uuid4().hex, secrets.token_urlsafe(24)
-        participant = req.participant or f"anon-{uuid.uuid4().hex[:12]}"
-        config = {"lambda": self._lambda(partner), "seat": req.seat, **self.game_config}
-        first = NewEvent(seq=0, turn=0, actor="system", type="game_started", payload={
-            "game": self.game, "partner": partner.id, "seat": req.seat, "seed": seed, "participant": participant,
-            "deck": hanabi.deck_names(game), **config})
-        self.store.create_game(game_id=game_id, participant_id=participant, game=self.game, agent=partner.id,
-                               seed=seed, config=config, resume_token_hash=token_hash(token), first_event=first)
-        room = HanabiRoom(game_id, partner, req.seat, seed, participant, token_hash(token), game, next_seq=1)
-        room.sids.add(sid)
-        with self._rooms_lock:
-            self.rooms[game_id] = room
-        log.info("hanabi game %s started: partner %s, seat %d, seed %d", game_id, partner.id, req.seat, seed)
-        return room, token
+        return game, {"deck": hanabi.deck_names(game)}
+
+    def _new_room(self, game_id: str, partner: Partner, seat: int, seed: int, participant: str,
+                  resume_token_hash: str, game: Any) -> HanabiRoom:
+        return HanabiRoom(game_id, partner, seat, seed, participant, resume_token_hash, game, next_seq=1)
 
     def begin(self, room: HanabiRoom, instruction: str | None, sid: str, request_id: Any) -> None:
         """After game_started: load what the game needs, read the first instruction, start the agent if it leads."""
@@ -225,13 +211,16 @@ class HanabiService(GameService):
     def _agent_turn(self, room: HanabiRoom, turn: int) -> None:
         with room.lock:
             game, role, text, text_seq = room.game, room.role, room.instruction, room.instruction_seq
+            called = room.called_role
         if room.turn != turn or hanabi.to_act(game, room.seat) != "agent":
             return
         spec, agent = self.agents.specs[role], self.agents.get(role)
         started = time.perf_counter()
         prior = self._prior(text, text_seq, game, room.agent_seat)
         lam = 0.0 if spec.is_rulebot or prior is None else self._lambda(room.partner)
-        uid, info = agent.act(game, prior_logits=_prior_logits(prior, agent) if lam else None, lam=lam)
+        # the explanation says "you asked me" only when the adopted instruction called for the agent's convention
+        asked = text is not None and called == agent.instruction
+        uid, info = agent.act(game, prior_logits=_prior_logits(prior, agent) if lam else None, lam=lam, asked=asked)
         think_ms = round((time.perf_counter() - started) * 1000, 3)
         started = time.perf_counter()
         time.sleep(self.delay_ms / 1000)
@@ -252,11 +241,9 @@ class HanabiService(GameService):
         if text is None:
             return None
         legal, logp = self.reader.log_probs(text, game, seat)
-        from agents.envs.hanabi.language import partner_last_move_text
-
         return {"backend": self.reader.prior.name, "instruction": text, "instruction_seq": seq,
                 "observation": partner_last_move_text(game, seat), "uids": legal,
-                "labels": [hanabi.move_name(u) for u in legal], "probs": [round(float(p), 4) for p in np.exp(logp)],
+                "labels": [move_name(u) for u in legal], "probs": [round(float(p), 4) for p in np.exp(logp)],
                 "log_probs": [round(float(x), 6) for x in logp]}
 
     # --- applying a move ---

@@ -6,8 +6,8 @@ For every change a service (1) checks it against the rules, (2) stores it as an 
 and the instruction -> prior -> agent pipeline run as background tasks, never in a socket handler.
 A room that is not in memory (after a restart, or on another process) is rebuilt from its events.
 
-`GameService` holds what every game shares (rooms, resume, explanations, storing events, errors);
-`RoomService` is Say-Select's service; Hanabi's is server/games/hanabi_rooms.py.
+`GameService` holds what every game shares (rooms, starting a game, resume, explanations, storing events,
+errors); `RoomService` is Say-Select's service; Hanabi's is server/games/hanabi_rooms.py.
 """
 
 from __future__ import annotations
@@ -70,10 +70,13 @@ class Room:
 
 class GameService:
     """What every game's service shares. A room has `id`, `resume_token_hash`, `lock`, `sids`, `next_seq`,
-    `explanations` (turn -> {"move", "text", "top"}) and `over`; a subclass sets `game` and provides
-    `_rebuild(record)`, `partner_list()` and the flow of its game."""
+    `explanations` (turn -> {"move", "text", "top"}) and `over`; a subclass sets `game`, `partners` and
+    `game_config`, and provides `_lambda(partner)`, `_deal(seed)`, `_new_room(...)`, `_rebuild(record)`,
+    `partner_list()` and the flow of its game."""
 
     game = ""
+    partners: dict[str, Any]      # the partners people can choose, by id
+    game_config: dict[str, Any]   # stored with every new game (its config and game_started)
 
     def __init__(self, store: Store, emit: Emit, start_task: StartTask, config: dict[str, Any]):
         self.store = store
@@ -87,8 +90,46 @@ class GameService:
     def partner_list(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
+    def _lambda(self, partner: Any) -> float:
+        """The lambda `partner` plays with."""
+        raise NotImplementedError
+
+    def _deal(self, seed: int) -> tuple[Any, dict[str, Any]]:
+        """A new game dealt from `seed`, and the fields that record the deal in game_started."""
+        raise NotImplementedError
+
+    def _new_room(self, game_id: str, partner: Any, seat: int, seed: int, participant: str, resume_token_hash: str,
+                  game: Any) -> Any:
+        """The room of a game just created (its next event is seq 1)."""
+        raise NotImplementedError
+
     def _rebuild(self, record: GameRecord) -> Any:
         raise NotImplementedError
+
+    def start_game(self, req: StartGame, sid: str) -> tuple[Any, str]:
+        """Create and store a new game; the caller joins `sid` to the room and sends game_started + state."""
+        partner = self.partners.get(req.partner)
+        if partner is None:
+            raise ProtocolError("unknown_partner", f"no partner {req.partner!r} for {self.game}; choose one of "
+                                                   f"{', '.join(self.partners)} (GET /api/partners?game={self.game})")
+        if req.instruction is not None:
+            self._check_instruction(req.instruction)
+        seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
+        game, deal = self._deal(seed)
+        game_id, token = uuid.uuid4().hex, secrets.token_urlsafe(24)
+        participant = req.participant or f"anon-{uuid.uuid4().hex[:12]}"
+        config = {"lambda": self._lambda(partner), "seat": req.seat, **self.game_config}
+        first = NewEvent(seq=0, turn=0, actor="system", type="game_started", payload={
+            "game": self.game, "partner": partner.id, "seed": seed, "participant": participant, **deal, **config})
+        self.store.create_game(game_id=game_id, participant_id=participant, game=self.game, agent=partner.id,
+                               seed=seed, config=config, resume_token_hash=token_hash(token), first_event=first)
+        room = self._new_room(game_id, partner, req.seat, seed, participant, token_hash(token), game)
+        room.sids.add(sid)
+        with self._rooms_lock:
+            self.rooms[game_id] = room
+        log.info("%s game %s started: partner %s, seat %d, seed %d, participant %s", self.game, game_id, partner.id,
+                 req.seat, seed, participant)
+        return room, token
 
     def resume(self, req: ResumeMsg, sid: str) -> Any:
         """Check the token and let `sid` act in the game again (rebuilding it from its events if needed)."""
@@ -217,6 +258,7 @@ class RoomService(GameService):
     """Say-Select: the person plays Alice, the agent a trained Bob for the instruction's prior."""
 
     game = say_select.GAME
+    partners = PARTNERS
 
     def __init__(self, store: Store, interpreter: Interpreter, bobs: BobProvider, emit: Emit, start_task: StartTask,
                  config: dict[str, Any]):
@@ -230,32 +272,18 @@ class RoomService(GameService):
     def partner_list(self) -> list[dict[str, Any]]:
         return say_select.partner_list()
 
+    def _lambda(self, partner: Partner) -> float:
+        return partner.lam
+
     # --- starting and resuming ---
 
-    def start_game(self, req: StartGame, sid: str) -> tuple[Room, str]:
-        """Create and store a new game; the caller joins `sid` to the room and sends game_started + state."""
-        partner = PARTNERS.get(req.partner)
-        if partner is None:
-            raise ProtocolError("unknown_partner", f"no partner {req.partner!r} for {req.game}; choose one of "
-                                                   f"{', '.join(PARTNERS)} (GET /api/partners?game={req.game})")
-        if req.instruction is not None:
-            self._check_instruction(req.instruction)
-        seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
+    def _deal(self, seed: int) -> tuple[SaySelectGame, dict[str, Any]]:
         game = SaySelectGame.deal(seed)
-        game_id, token = uuid.uuid4().hex, secrets.token_urlsafe(24)
-        participant = req.participant or f"anon-{uuid.uuid4().hex[:12]}"
-        first = NewEvent(seq=0, turn=0, actor="system", type="game_started", payload={
-            "game": req.game, "partner": partner.id, "lambda": partner.lam, "seat": req.seat, "seed": seed,
-            "participant": participant, "balls": game.initial, "k": game.k, **self.game_config})
-        self.store.create_game(game_id=game_id, participant_id=participant, game=req.game, agent=partner.id,
-                               seed=seed, config={"lambda": partner.lam, "seat": req.seat, **self.game_config},
-                               resume_token_hash=token_hash(token), first_event=first)
-        room = Room(game_id, partner, seed, participant, token_hash(token), game, next_seq=1)
-        room.sids.add(sid)
-        with self._rooms_lock:
-            self.rooms[game_id] = room
-        log.info("game %s started: partner %s, seed %d, participant %s", game_id, partner.id, seed, participant)
-        return room, token
+        return game, {"balls": game.initial, "k": game.k}
+
+    def _new_room(self, game_id: str, partner: Partner, seat: int, seed: int, participant: str,
+                  resume_token_hash: str, game: SaySelectGame) -> Room:
+        return Room(game_id, partner, seed, participant, resume_token_hash, game, next_seq=1)
 
     def begin(self, room: Room, instruction: str | None, sid: str, request_id: Any) -> None:
         """After game_started: read the first instruction (the paper's, when the person gave none)."""

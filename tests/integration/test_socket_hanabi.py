@@ -340,6 +340,32 @@ def test_the_vanilla_partner_reads_instructions_but_ignores_them(tmp_path):
     assert move.payload["prior"]["instruction"] == COLOUR_TEXT  # logged, with no weight
 
 
+def colour_hint_and_why(inbox, gid: str, state: dict) -> tuple[dict, str]:
+    """The person hints a colour (the rule bots then play the card it points at); the next state in which
+    the person is to move, and what the agent answers to "Why?" about its move."""
+    state = play_turn(inbox, gid, next(m for m in state["legal"] if m["type"] == "hint_color"))
+    inbox.client.emit("explain", {"game_id": gid})
+    return state, inbox.wait("explanation")["text"]
+
+
+def test_the_agent_says_you_asked_only_when_the_person_asked_for_its_convention(tmp_path):
+    app = hanabi_app(f"sqlite:///{tmp_path / 'a.db'}", tmp_path)
+    fixed = connect(app)
+    started, state = start(fixed, partner="color")
+    for _ in range(2):
+        state, why = colour_hint_and_why(fixed, started["game_id"], state)
+        assert "I follow the colour convention" in why and "you asked" not in why.lower()
+
+    inbox = connect(app)
+    started, state = start(inbox, partner="instructed")
+    gid = started["game_id"]
+    state, why = colour_hint_and_why(inbox, gid, state)  # no instruction yet: the default agent's stand-in
+    assert why.startswith("You hinted") and "you asked" not in why.lower()
+    assert instruct(inbox, gid, "play the cards I hint by colour")["agent_role"] == "color"
+    state, why = colour_hint_and_why(inbox, gid, state)
+    assert why.startswith("You hinted") and "; you asked me to play colour-hinted cards, so I play " in why
+
+
 # ---------------------------------------------------------------- resume
 
 

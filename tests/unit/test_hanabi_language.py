@@ -1,4 +1,4 @@
-"""The paper's Hanabi texts and the readable view."""
+"""The paper's Hanabi texts, the move names people read, and the readable view."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from agents.envs.hanabi.language import (
     PAPER_PROMPT,
     all_action_texts,
     all_partner_move_texts,
+    move_name,
     move_text,
     partner_last_move_text,
     render_view,
@@ -60,6 +61,12 @@ def test_12_action_texts_exactly_as_the_paper():
 ])
 def test_move_texts(uid, text, full):
     assert move_text(uid) == text and move_text(uid, full=True) == full
+
+
+def test_move_names_for_people():
+    names = [move_name(uid) for uid in range(20)]
+    assert names[:10] == [f"discard {p}" for p in "ABCDE"] + [f"play {p}" for p in "ABCDE"]
+    assert names[10:] == [f"hint {c}" for c in COLOR_NAMES] + ["hint 1s", "hint 2s", "hint 3s", "hint 4s", "hint 5s"]
 
 
 def test_partner_last_move_before_anything_is_nothing():

@@ -1,13 +1,16 @@
 """The contract the server relies on: load a Hanabi agent, act on a game, explain the move."""
 
+import copy
 import math
 
 import pytest
 import torch
 
-from agents.hanabi_policy import RuleBotAgent, explain, load_hanabi_agent, move_words
+from agents.envs.hanabi.rules import HanabiGame
+from agents.hanabi_policy import RuleBotAgent, explain, load_hanabi_agent
 from agents.learn.hanabi_net import NetConfig, PolicyNet
-from tests.unit.test_hanabi_learn import game_after
+from agents.learn.hanabi_rulebots import is_playable
+from tests.unit.test_hanabi_learn import B, DEAL, R, W, deck_starting_with, game_after
 
 
 @pytest.fixture
@@ -50,23 +53,61 @@ def test_given_prior_logits_replace_the_paper_prior(agent_path):
     assert agent.act(game_after(10), prior_logits=logits, lam=10.0)[0] == 3
 
 
-def test_explanations_speak_in_the_terms_of_the_instruction():
+def test_explanations_say_you_asked_only_when_the_person_asked():
     game = game_after(10)  # player 0 hinted red on player 1's A and C
-    assert explain(game, 7, "color") == "You hinted red on A and C; you asked me to play colour-hinted cards, so I play C."
-    assert explain(game, 7, None) == "You hinted red on A and C, so I play C."
-    first = game_after()
-    assert explain(first, 14, "color").startswith("You asked me to hint colour, so I show you your blue at B and E")
-    assert "play E, it is playable now" in explain(first, 14, "color")
-    assert explain(first, 15, "color") == "I show you your 1s at A and E so that you keep those cards."
-    assert move_words(12) == "hint green" and move_words(19) == "hint 5" and move_words(6) == "play B"
+    assert explain(game, 7, "color", True) == \
+        "You hinted red on A and C; you asked me to play colour-hinted cards, so I play C."
+    assert explain(game, 7, "color", False) == \
+        "You hinted red on A and C; I follow the colour convention (a colour hint means play), so I play C."
+    assert explain(game, 7, None, False) == "You hinted red on A and C, so I play C."
+    assert explain(game, 7, "rank", True) == "You hinted red on A and C, so I play C."
+
+
+def test_a_hint_is_explained_by_what_the_convention_asks_of_the_person():
+    first = game_after()  # player 1 holds R1 B2 R3 W2 B1
+    assert explain(first, 14, "color", True) == \
+        "You asked me to play colour-hinted cards, so I hint blue on your B and E: under that convention, play E."
+    assert explain(first, 10, "color", False) == ("I follow the colour convention (a colour hint means play), so I "
+                                                  "hint red on your A and C: under that convention, play C.")
+    assert explain(first, 15, "color", False) == \
+        "I hint 1s on your A and E, which is not a play signal: I follow the colour convention (a colour hint means play)."
+    assert explain(first, 15, "rank", True) == \
+        "You asked me to play rank-hinted cards, so I hint 1s on your A and E: under that convention, play E."
+    assert explain(first, 14, None, False) == "I hint blue on your B and E."
+
+
+def touched(game: HanabiGame, uid: int) -> int | None:
+    """The positions hint `uid` touches in `game` (public once it is given), or None when it is not legal."""
+    if not game.is_legal(uid):
+        return None
+    after = copy.deepcopy(game)
+    after.step(uid)
+    return after.history[-1].reveal_bitmask
+
+
+def test_a_hint_explanation_does_not_depend_on_the_persons_hidden_cards():
+    """Two deals that differ only in the cards of player 1 (the person, to whom player 0 hints): a hint that
+    touches the same positions in both is explained in the same words, whether its focus is playable or not."""
+    person = [[(R, 0), (B, 1), (R, 2), (W, 1), (B, 0)],   # focus of red: R3 (not playable), of blue: B1 (playable)
+              [(R, 2), (B, 0), (R, 0), (W, 1), (B, 3)]]   # focus of red: R1 (playable), of blue: B4 (not playable)
+    games = [HanabiGame(deck=deck_starting_with(DEAL[:5] + cards)) for cards in person]
+    assert [[is_playable(g, g.deck_cards[g.hands[1][s]]) for s in (2, 4)] for g in games] == [[False, True],
+                                                                                               [True, False]]
+    compared = [uid for uid in range(10, 20) if touched(games[0], uid) is not None
+                and touched(games[0], uid) == touched(games[1], uid)]
+    assert compared == [10, 13, 14]  # hint red (A, C), white (D), blue (B, E); the rank hints touch other positions
+    for uid in compared:
+        for instruction, asked in [("color", True), ("color", False), ("rank", True), ("rank", False), (None, False)]:
+            assert explain(games[0], uid, instruction, asked) == explain(games[1], uid, instruction, asked)
 
 
 def test_rule_bot_partner_has_the_same_interface():
     agent = load_hanabi_agent("rulebot:color")
     assert isinstance(agent, RuleBotAgent)
-    uid, info = agent.act(game_after(10))
-    assert uid == 7 and info["top_moves"][0]["rule"] == "follow"
+    uid, info = agent.act(game_after(10), asked=True)
+    assert uid == 7 and info["top_moves"][0] == {"uid": 7, "move": "play C", "rule": "follow"}
     assert "you asked me to play colour-hinted cards" in info["explanation"]
+    assert "you asked" not in agent.act(game_after(10))[1]["explanation"]
 
 
 def test_a_missing_checkpoint_says_where_the_agents_are(tmp_path):

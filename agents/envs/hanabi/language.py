@@ -1,4 +1,5 @@
-"""Hanabi in words: the InstructRL paper's texts (Hu & Sadigh 2023) and a readable rendering of a player's view.
+"""Hanabi in words: the InstructRL paper's texts (Hu & Sadigh 2023), short move names for people (`move_name`)
+and a readable rendering of a player's view.
 
 The paper's language model sees only the partner's last move and one candidate move, in these
 exact words (instruct-rl `pyhanabi/gen_all_langs.py`, 2 players, hand positions A-E = slots 0-4,
@@ -92,6 +93,19 @@ def move_text(uid: int, full: bool = False) -> str:
     if move.type is MoveType.REVEAL_COLOR:
         return f" hint 'color {COLOR_NAMES[move.color]}' to my partner"
     return f" hint 'rank {move.rank + 1}' to my partner"
+
+
+def move_name(uid: int) -> str:
+    """A move of a 2-player game named for people: 'play A', 'discard C', 'hint red', 'hint 3s' (the page's
+    prior bars and top moves, the stored events' `labels` and `top`, the server's refusals)."""
+    move = all_moves(2)[uid]
+    if move.type is MoveType.PLAY:
+        return f"play {POSITIONS[move.card_index]}"
+    if move.type is MoveType.DISCARD:
+        return f"discard {POSITIONS[move.card_index]}"
+    if move.type is MoveType.REVEAL_COLOR:
+        return f"hint {COLOR_NAMES[move.color]}"
+    return f"hint {move.rank + 1}s"
 
 
 def all_action_texts() -> list[str]:
