@@ -12,11 +12,15 @@ import { connect, forgetGame, saveGame, savedGame } from "./connection.js";
 import { fetchPartners } from "./games.js";
 import { renderNothingUnderstood, renderPending, renderUnderstanding } from "./understanding.js";
 
-/** The turn line at the top of the table; `waiting` shows a spinner while the partner or the server works. */
-export function setTurn(text, waiting) {
+/**
+ * The turn line at the top of the table. `mode`: "yours" (the person is to move: highlighted),
+ * "waiting" (the partner or the server works: a spinner), or null (starting, over, an error).
+ */
+export function setTurn(text, mode = null) {
   const el = $("#turn-status");
   el.textContent = text;
-  el.classList.toggle("waiting", waiting);
+  el.classList.toggle("yours", mode === "yours");
+  el.classList.toggle("waiting", mode === "waiting");
 }
 
 function setConnection(online) {
@@ -86,7 +90,7 @@ export class GamePage {
     try {
       this.socket = connect({ onConnect: () => this.onConnect(), onDisconnect: () => setConnection(false) });
     } catch (err) {
-      setTurn(err.message, false);
+      setTurn(err.message);
       return;
     }
     this.socket.on("game_started", (msg) => this.onGameStarted(msg));
@@ -110,7 +114,7 @@ export class GamePage {
   startGame() {
     this.gameId = null;
     this.hooks.onStarting?.();
-    setTurn("Starting a game…", true);
+    setTurn("Starting a game…", "waiting");
     const payload = { game: this.game, partner: this.partner, ...this.hooks.startFields?.() };
     if (this.participant) payload.participant = this.participant;
     this.socket.emit("start_game", payload);
@@ -201,7 +205,7 @@ export class GamePage {
     } else if (err.event === "move") {
       this.hooks.redraw?.();
     } else if (err.event === "start_game" && err.code === "unknown_partner") {
-      setTurn("This partner is not available: choose another on the start page.", false);
+      setTurn("This partner is not available: choose another on the start page.");
     }
   }
 

@@ -8,7 +8,7 @@
  * Keys: arrows choose a card, P plays, D discards, R Y G W B hint a colour, 1-5 hint a rank, ? asks why,
  * I focuses the instruction box (Enter sends, Esc leaves), N starts a new game.
  */
-import { $, h } from "./dom.js";
+import { $, h, percent } from "./dom.js";
 import { GamePage, setTurn } from "./game_page.js";
 import {
   COLORS, COLOR_INFO, POSITIONS, cardFace, ownCard, renderDiscards, renderFireworks, renderHand, renderLog, renderStats,
@@ -59,7 +59,7 @@ function sendMove(move) {
   session.send("move", { move: { uid: move.uid } });
   page.selected = null;
   page.preview = null;
-  setTurn("Your partner is thinking…", true);
+  setTurn("Your partner is thinking…", "waiting");
   drawActions();
 }
 
@@ -79,9 +79,9 @@ function onState(msg) {
   if (!myTurn()) page.selected = null;
   else if (page.selected === null) page.selected = 0;
   draw();
-  if (msg.over) setTurn("Game over.", false);
-  else if (myTurn()) setTurn("Your turn: play, discard or give a hint.", false);
-  else setTurn("Your partner is thinking…", true);
+  if (msg.over) setTurn("Game over.");
+  else if (myTurn()) setTurn("Your turn: play, discard or give a hint.", "yours");
+  else setTurn("Your partner is thinking…", "waiting");
 }
 
 function onAgentMove(msg) {
@@ -95,24 +95,34 @@ function onAgentMove(msg) {
   if (msg.prior) {
     caption.textContent = `What your instruction suggested for this move (λ = ${msg.lambda}${msg.lambda === 0 ? ": not used by this agent" : ""}):`;
   } else {
-    caption.textContent = "No instruction yet: it played by its own policy.";
+    caption.textContent = "No instruction yet: your partner played by its training alone.";
   }
   renderBars($("#prior-bars"), msg.prior, { chosen: msg.prior ? msg.prior.uids.indexOf(msg.move.uid) : -1 });
 }
 
+/**
+ * The agent's answer to "Why?": its reason in words, the moves it weighed with how likely its training
+ * made each (a rule bot: the rule), and the raw scores for whoever wants them.
+ */
 function onExplanation(msg) {
   const box = $("#explanation");
   box.hidden = false;
-  const top = (msg.top ?? []).map((m) => h("li", {}, h("span", { text: m.move }),
-    m.score !== undefined ? h("span", { class: "muted small", text: ` score ${m.score.toFixed(2)} (log π ${m.policy_logp.toFixed(2)}, prior ${m.prior_term.toFixed(2)})` })
-      : h("span", { class: "muted small", text: m.rule ? ` rule: ${m.rule}` : "" })));
-  box.replaceChildren(h("p", { text: msg.text }),
-    top.length ? h("p", { class: "small muted", text: "Moves it weighed, best first:" }) : null,
-    top.length ? h("ol", { class: "top-moves small" }, top) : null);
+  const top = msg.top ?? [];
+  const scored = top.filter((m) => m.score !== undefined);
+  const items = top.map((m) => h("li", {}, h("span", { text: m.move }),
+    h("span", { class: "muted", text: m.score !== undefined ? ` ${percent(Math.exp(m.policy_logp))}` : m.rule ? ` · rule: ${m.rule}` : "" })));
+  box.replaceChildren(h("p", { class: "explanation-text", text: msg.text || "Your partner gave no reason for this move." }),
+    items.length ? h("p", { class: "small muted", text: scored.length
+      ? "Moves it weighed, best first, each with how likely its training alone made it:" : "Moves it weighed, best first:" }) : null,
+    items.length ? h("ol", { class: "top-moves small" }, items) : null,
+    scored.length ? h("details", { class: "scores small" },
+      h("summary", { text: "Scores: log π + λ log prior" }),
+      h("ol", { class: "top-moves" }, scored.map((m) => h("li", { text:
+        `${m.move}: ${m.score.toFixed(2)} = ${m.policy_logp.toFixed(2)} + ${m.prior_term.toFixed(2)}` })))) : null);
 }
 
 function onGameOver(msg) {
-  setTurn("Game over.", false);
+  setTurn("Game over.");
   $("#game-over").hidden = false;
   $("#final-score").textContent = `${msg.score} / ${msg.max_score}`;
   $("#final-detail").textContent = `${msg.reason[0].toUpperCase()}${msg.reason.slice(1)}. ${msg.turns} moves, ${msg.lives} ${msg.lives === 1 ? "life" : "lives"} left.`;
@@ -140,6 +150,7 @@ function draw() {
   const mine = myTurn();
   renderHand($("#own-hand"), v.own_hand, (k, i) => ownCard(k, i, { selected: mine && page.selected === i, onSelect: select, disabled: !mine }));
   renderLog($("#log"), v.history);
+  $("#actions").hidden = s.over;
   drawActions();
 }
 

@@ -89,14 +89,20 @@ export function renderFireworks(container, fireworks) {
   }));
 }
 
-/** The discard pile, grouped by colour and sorted by rank, so what is gone is easy to read. */
+/** The discard pile: a row per colour, one card per rank with how many copies are gone, so what is lost reads at a glance. */
 export function renderDiscards(container, discards) {
   if (!discards.length) {
     container.replaceChildren(h("p", { class: "muted small", text: "No discards yet." }));
     return;
   }
+  const count = (color, rank) => discards.filter((d) => d.color === color && d.rank === rank).length;
   container.replaceChildren(...COLORS.filter((c) => discards.some((d) => d.color === c)).map((c) => h("div", { class: "discard-row" },
-    discards.filter((d) => d.color === c).sort((a, b) => a.rank - b.rank).map((d) => cardFace(d, { small: true, label: "discarded" })))));
+    [1, 2, 3, 4, 5].filter((r) => count(c, r)).map((r) => {
+      const n = count(c, r);
+      return h("div", { class: "discard" },
+        cardFace({ color: c, rank: r }, { small: true, label: n > 1 ? `${n} discarded` : "discarded" }),
+        n > 1 ? h("span", { class: "discard-count", "aria-hidden": "true", text: `×${n}` }) : null);
+    }))));
 }
 
 /** Hint and life tokens as filled / empty dots with their numbers. */
@@ -116,12 +122,16 @@ export function renderStats(root, view) {
   set("#stat-deck", `${view.deck}`);
 }
 
-/** The move log, newest last; `current` marks one entry (the replay's position). */
+/**
+ * The move log, newest last; `current` marks one entry (the replay's position; -1 for none). The list
+ * scrolls itself to the newest (or the current) entry; the page does not move.
+ */
 export function renderLog(list, history, current = null) {
   list.replaceChildren(...history.map((entry) => h("li", {
     class: `${entry.actor}${entry.card && !entry.scored && entry.move.type === "play" ? " misplay" : ""}${current === entry.turn ? " current" : ""}`,
   },
   h("span", { class: "step", text: `${entry.turn + 1}.` }),
   h("span", { class: "what", text: entry.text }))));
-  list.lastElementChild?.scrollIntoView?.({ block: "nearest" });
+  const shown = current === null ? list.lastElementChild : list.querySelector("li.current");
+  list.scrollTop = shown ? shown.offsetTop - (list.clientHeight - shown.offsetHeight) / 2 : 0;
 }

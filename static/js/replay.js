@@ -5,6 +5,7 @@
  * Keys: ←/→ step, Home/End jump to the first/last position.
  */
 import { $, h, showNotice, signed } from "./dom.js";
+import { fetchPartners } from "./games.js";
 import {
   POSITIONS, cardFace, renderDiscards, renderFireworks, renderHand, renderLog, renderStats,
 } from "./hanabi_view.js";
@@ -42,15 +43,16 @@ async function listGames() {
 async function loadGame() {
   replay.data = await getJson(`/api/games/${encodeURIComponent(gameId)}/replay`);
   const d = replay.data;
+  const partner = (await fetchPartners(d.game).catch(() => [])).find((p) => p.id === d.partner)?.name ?? d.partner;
   $("#replay").hidden = false;
-  $("#replay-title").textContent = `Replay: ${d.game === "hanabi" ? "Hanabi" : "Say-Select"} with ${d.partner}`;
+  $("#replay-title").textContent = `Replay: ${d.game === "hanabi" ? "Hanabi" : "Say-Select"} with ${partner}`;
   if (d.game === "hanabi") {
     const link = $("#download");
     link.hidden = false;
     link.href = `/api/games/${encodeURIComponent(d.game_id)}/hanablive.json`;
     link.setAttribute("download", `hanabi-${d.game_id}.json`);
   }
-  const facts = [["Game", d.game_id], ["Partner", d.partner], ["Your seat", String(d.seat)], ["Seed", String(d.seed)],
+  const facts = [["Game", d.game_id], ["Partner", partner], ["Your seat", String(d.seat)], ["Seed", String(d.seed)],
     ["Started", new Date(d.created_at).toLocaleString()], ["Finished", new Date(d.ended_at).toLocaleString()],
     ["Final score", d.game === "hanabi" ? `${d.outcome.score} / ${d.outcome.max_score}` : String(d.outcome.score)]];
   if (d.outcome.reason) facts.push(["Ended", d.outcome.reason]);
@@ -103,7 +105,7 @@ function drawHanabi(frame) {
   renderFireworks($("#fireworks"), frame.fireworks);
   renderDiscards($("#discards"), frame.discards);
   const history = replay.data.frames.slice(1).map((f) => f.move);
-  renderLog($("#log"), history, move ? move.turn : null);
+  renderLog($("#log"), history, move ? move.turn : -1);
 }
 
 function drawSaySelect(frame) {

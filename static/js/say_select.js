@@ -59,7 +59,7 @@ function say(n) {
   page.preview = null;
   page.movePrior = null;
   session.send("move", { move: { say: n } });
-  setTurn(`You said ${n}. Bob is choosing…`, true);
+  setTurn(`You said ${n}. Bob is choosing…`, "waiting");
   disableSays();
 }
 
@@ -74,11 +74,11 @@ function onState(msg) {
   const last = view.history.at(-1);
   renderBobBanner(last?.actor === "agent" ? last.move : null, last?.reward);
   if (msg.over) {
-    setTurn("Game over.", false);
+    setTurn("Game over.");
   } else if (msg.to_act === "human") {
-    setTurn(view.step === 0 ? "Your turn: say a number from 1 to 5." : "Your turn again: say a number.", false);
+    setTurn(view.step === 0 ? "Your turn: say a number from 1 to 5." : "Your turn again: say a number.", "yours");
   } else {
-    setTurn("Bob is choosing…", true);
+    setTurn("Bob is choosing…", "waiting");
   }
   renderPrior();
 }
@@ -91,7 +91,7 @@ function onAgentMove(msg) {
 }
 
 function onGameOver(msg) {
-  setTurn("Game over.", false);
+  setTurn("Game over.");
   renderGameOver(msg);
   disableSays();
   $("#play-again").focus();

@@ -1,10 +1,10 @@
 """Browser tests' set-up: the real server in a subprocess, and Chromium driven by Playwright.
 
-`live_server` (the default table prior) and `conventions_server` (PRIOR_BACKEND=conventions) each start
-`python -m server.cli serve` on a free port with its own SQLite file, an empty Bob cache, a short agent
-delay and Bobs trained for 10,000 episodes instead of the paper's 50,000 (seconds instead of half a
-minute; seed 0 still learns the intuitive convention; learning itself is tested in tests/unit), and wait
-until it answers. `browser` launches the system Chromium (/usr/bin/chromium; `./run.sh test` installs
+`live_server` (the default table prior), `conventions_server` (PRIOR_BACKEND=conventions) and
+`hanabi_server` (the shipped Hanabi agents, no agent delay) each start `python -m server.cli serve` on a
+free port with its own SQLite file, an empty Bob cache, a short agent delay and Bobs trained for 10,000
+episodes instead of the paper's 50,000 (seconds instead of half a minute; seed 0 still learns the
+intuitive convention; learning itself is tested in tests/unit), and wait until it answers. `browser` launches the system Chromium (/usr/bin/chromium; `./run.sh test` installs
 it) or, failing that, a browser Playwright downloaded itself. A missing browser fails the tests: it
 never skips them.
 
@@ -27,6 +27,8 @@ from typing import Iterator
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_HANABI_AGENTS = REPO_ROOT / "agents" / "checkpoints" / "hanabi"
+HANABI_ROLES = ("color", "rank", "vanilla")
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -75,15 +77,13 @@ def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path) -> N
 @contextmanager
 def serve(folder: Path, **settings: str) -> Iterator[LiveServer]:
     """The server in a subprocess with its own database and Bob cache in `folder`; `settings` are more
-    INSTRUCTPLAY_* variables, e.g. PRIOR_BACKEND="conventions"."""
+    INSTRUCTPLAY_* variables, or replace these defaults, e.g. PRIOR_BACKEND="conventions", AGENT_DELAY_MS="0"."""
     port = free_port()
     database_url = f"sqlite:///{folder / 'e2e.db'}"
+    settings = {"AGENT_DELAY_MS": "50", "BOB_CACHE_DIR": str(folder / "bobs"), "BOB_EPISODES": "10000", **settings}
     env = dict(
         os.environ,
         INSTRUCTPLAY_DATABASE_URL=database_url,
-        INSTRUCTPLAY_AGENT_DELAY_MS="50",
-        INSTRUCTPLAY_BOB_CACHE_DIR=str(folder / "bobs"),
-        INSTRUCTPLAY_BOB_EPISODES="10000",
         INSTRUCTPLAY_HOST="127.0.0.1",
         INSTRUCTPLAY_PORT=str(port),
         PYTHONUNBUFFERED="1",
@@ -121,6 +121,19 @@ def conventions_server(tmp_path_factory) -> Iterator[LiveServer]:
     """The server as `./run.sh serve` starts it: free text read by the conventions backend (the
     default), which asks when it is unsure."""
     with serve(tmp_path_factory.mktemp("e2e-conventions"), PRIOR_BACKEND="conventions") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def hanabi_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The server with the shipped trained Hanabi agents, agents/checkpoints/hanabi/{color,rank,vanilla}.pt
+    (named explicitly: the server would let rule bots stand in for missing checkpoints, and these tests
+    are about the real agents), and no pause before the agent's move, to keep whole games quick."""
+    missing = [role for role in HANABI_ROLES if not (SHIPPED_HANABI_AGENTS / f"{role}.pt").is_file()]
+    if missing:
+        pytest.fail(f"the shipped Hanabi agents {missing} are missing from {SHIPPED_HANABI_AGENTS}")
+    with serve(tmp_path_factory.mktemp("e2e-hanabi"), HANABI_AGENT_DIR=str(SHIPPED_HANABI_AGENTS),
+               AGENT_DELAY_MS="0") as server:
         yield server
 
 
