@@ -21,10 +21,7 @@ const session = new GamePage({
   startFields: () => ({ seat: page.seat, ...(Number.isInteger(page.seed) ? { seed: page.seed } : {}) }),
   onStarting: () => Object.assign(page, { state: null, selected: null, lastAgentMove: null }),
   onStarted: (msg, isNew) => {
-    if (isNew) {
-      $("#game-over").hidden = true;
-      $("#explanation").hidden = true;
-    }
+    if (isNew) forgetLastGame();
     page.seat = msg.seat;
     $("#acting-agent").textContent = msg.agent;
   },
@@ -109,9 +106,9 @@ function onExplanation(msg) {
   box.hidden = false;
   const top = msg.top ?? [];
   const scored = top.filter((m) => m.score !== undefined);
-  const items = top.map((m) => h("li", {}, h("span", { text: m.move }),
-    h("span", { class: "muted", text: m.score !== undefined ? ` ${percent(Math.exp(m.policy_logp))}` : m.rule ? ` · rule: ${m.rule}` : "" })));
-  box.replaceChildren(h("p", { class: "explanation-text", text: msg.text || "Your partner gave no reason for this move." }),
+  const note = (m) => (m.score !== undefined ? ` ${percent(Math.exp(m.policy_logp))}` : m.rule ? ` · rule: ${m.rule}` : "");
+  const items = top.map((m) => h("li", {}, h("span", { text: m.move }), h("span", { class: "muted", text: note(m) })));
+  box.replaceChildren(h("p", { class: "explanation-text", text: msg.text }),
     items.length ? h("p", { class: "small muted", text: scored.length
       ? "Moves it weighed, best first, each with how likely its training alone made it:" : "Moves it weighed, best first:" }) : null,
     items.length ? h("ol", { class: "top-moves small" }, items) : null,
@@ -131,6 +128,17 @@ function onGameOver(msg) {
 }
 
 /* ---------- drawing ---------- */
+
+/** Clear what the last game left on the page: its final score and the partner's last move. */
+function forgetLastGame() {
+  $("#game-over").hidden = true;
+  $("#explanation").hidden = true;
+  $("#why").disabled = true;
+  $("#agent-move").textContent = "It has not moved yet.";
+  $("#agent-move").classList.add("muted");
+  $("#prior-caption").textContent = "";
+  $("#prior-bars").replaceChildren();
+}
 
 /** The partner's cards a hint move would touch. */
 function touchedBy(move, hand) {
