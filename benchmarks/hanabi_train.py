@@ -6,11 +6,12 @@ Training (instructPPO, `agents/learn/hanabi_ppo.py`, batch of --envs games on th
   learner     samples/s through the PPO update (forward, loss with the KL to the prior, backward, Adam)
   reference   environment steps/s of the rules of record, one game at a time (HanabiGame + encode)
 Each is also printed as a ratio to the reference, which runs on the same machine in the same run.
+With --device cuda the engine, rollout and learner run on the GPU (the reference and serving stay on the CPU).
 
 Serving (`agents/hanabi_policy.py`): seconds to load a checkpoint, milliseconds per act() (one move
 with its explanation), as wall time and as this process's CPU time. Targets for the server: load < 1 s, act < 5 ms.
 
-Run: .venv/bin/python benchmarks/hanabi_train.py [--envs 256] [--seconds 5] [--threads 2] [--agent PATH]
+Run: .venv/bin/python benchmarks/hanabi_train.py [--envs 256] [--seconds 5] [--threads 2] [--agent PATH] [--device cuda]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from agents.envs.hanabi.batched import BatchedHanabi
 from agents.envs.hanabi.encoding import encode
 from agents.envs.hanabi.rules import HanabiGame
 from agents.hanabi_policy import load_hanabi_agent
-from agents.learn.hanabi_net import PolicyNet
+from agents.learn.hanabi_net import PolicyNet, training_device
 from agents.learn.hanabi_ppo import PPOArgs, new_state, rollout, update
 
 
@@ -54,22 +55,29 @@ def reference(seconds: float) -> float:
     return timed(seconds, step)
 
 
-def engine(envs: int, seconds: float) -> float:
-    env = BatchedHanabi(envs, seed=0)
+def sync(device: torch.device) -> None:
+    """Wait for the work queued on `device` (a GPU runs asynchronously), so that timings are true."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def engine(envs: int, seconds: float, device: torch.device) -> float:
+    env = BatchedHanabi(envs, device=device, seed=0)
 
     def step():
         legal = env.legal_mask()
         env.step(torch.multinomial(legal.float(), 1).squeeze(1))
         env.encode()
+        sync(device)
         return envs
 
     return timed(seconds, step)
 
 
-def training(envs: int, seconds: float) -> tuple[float, float]:
-    args = PPOArgs(num_envs=envs, num_steps=16, value_warmup_updates=0)
+def training(envs: int, seconds: float, device: torch.device) -> tuple[float, float]:
+    args = PPOArgs(num_envs=envs, num_steps=16, value_warmup_updates=0, device=str(device))
     state = new_state(args, PolicyNet())
-    env = BatchedHanabi(envs, seed=0)
+    env = BatchedHanabi(envs, device=device, seed=0)
     obs, legal, scores = env.encode(), env.legal_mask(), []
     batches = []
 
@@ -77,6 +85,7 @@ def training(envs: int, seconds: float) -> tuple[float, float]:
         nonlocal obs, legal
         buf, obs, legal = rollout(args, state.net, env, obs, legal, scores)
         batches.append(buf)
+        sync(device)
         return args.batch_size
 
     rollout_rate = timed(seconds, collect)
@@ -86,6 +95,7 @@ def training(envs: int, seconds: float) -> tuple[float, float]:
         with torch.no_grad():
             next_value = state.net(obs, legal)[1]
         update(args, state, buf, next_value)
+        sync(device)
         return args.batch_size * args.update_epochs
 
     return rollout_rate, timed(seconds, learn)
@@ -117,13 +127,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--agent", default=None, help="checkpoint to time act() on (default: a fresh network)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where the engine, rollout and learner run")
     args = parser.parse_args()
+    try:
+        device = training_device(args.device)
+    except ValueError as error:
+        parser.error(str(error))
     torch.set_num_threads(args.threads)
     ref = reference(args.seconds)
-    eng = engine(args.envs, args.seconds)
-    roll, learn = training(args.envs, args.seconds)
+    eng = engine(args.envs, args.seconds, device)
+    roll, learn = training(args.envs, args.seconds, device)
     load_s, act_ms, act_cpu_ms = serving(args.agent)
-    print(f"torch threads {args.threads}, {args.envs} games per batch")
+    print(f"torch threads {args.threads}, {args.envs} games per batch, device {device}")
     print(f"reference (rules of record, 1 game)   {ref:10.0f} steps/s   1.00x")
     print(f"engine (batched, random moves)        {eng:10.0f} steps/s   {eng / ref:5.2f}x")
     print(f"rollout (batched, policy samples)     {roll:10.0f} steps/s   {roll / ref:5.2f}x")

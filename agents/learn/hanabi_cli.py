@@ -4,16 +4,20 @@
     instructplay train hanabi --algo ppo --instruction color --init runs/hanabi/color-bc/latest.pt \\
         --out runs/hanabi/color --steps 5000000 --minutes 100
     instructplay train hanabi --algo ppo --instruction color --out runs/hanabi/color --resume   # go on
+    instructplay train hanabi --algo ppo --instruction color --out runs/hanabi/color-gpu --device cuda
 
 A run writes into --out: latest.pt (the checkpoint, also the agent the server and `evaluate` load),
 log.jsonl (one row per evaluation: steps, wall time, self-play score, played-card knowledge, lam,
 losses) and progress.png (that log as a plot). It checkpoints every --checkpoint-minutes and when it
-stops, so a stopped run loses little and `--resume` carries on from the same step count.
+stops, so a stopped run loses little and `--resume` carries on from the same step count. PPO and Q
+train on --device (cpu or cuda); checkpoints hold CPU tensors, so a run resumes on either device and
+its agent loads on a machine without a GPU. The logged self-play evaluations run on a CPU copy of the net.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -45,11 +49,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1 is fastest when other processes share the cores)")
+    parser.add_argument("--device", default="cpu",
+                        help="ppo/q: where the network, the games and the buffers live: cpu or cuda (cuda:N)")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from agents.learn.hanabi_net import training_device
+
+    if args.algo == "bc" and args.device != "cpu":
+        print("instructplay: --algo bc runs on the CPU; --device is for ppo and q")
+        return 2
+    try:
+        training_device(args.device)
+    except ValueError as error:
+        print(f"instructplay: {error}")
+        return 2
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     if args.algo == "bc":
@@ -59,13 +75,16 @@ def run(args: argparse.Namespace) -> int:
     return _run_ppo(args)
 
 
-def _hardware(threads: int) -> str:
-    """The CPU model, the cores this process may use and the torch threads it used."""
+def _hardware(threads: int, device: str = "cpu") -> str:
+    """The CPU model, the cores this process may use, the torch threads it used and the GPU it trained on."""
+    import torch
+
     model = platform.machine()
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as f:
             model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
-    return f"{model}, {len(os.sched_getaffinity(0))} cores (shared), {threads} torch thread(s), no GPU"
+    gpu = f"GPU {torch.cuda.get_device_name(device)}" if torch.device(device).type == "cuda" else "no GPU"
+    return f"{model}, {len(os.sched_getaffinity(0))} cores (shared), {threads} torch thread(s), {gpu}"
 
 
 def _run_bc(args) -> int:
@@ -104,7 +123,7 @@ def _run_ppo(args) -> int:
     path = os.path.join(args.out, "latest.pt")
     schedule = {k: v for k, v in (("lam", args.lam), ("lam_min", args.lam_min)) if v is not None}
     ppo = PPOArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed,
-                  **schedule)
+                  device=args.device, **schedule)
     if args.resume:
         if not os.path.exists(path):
             print(f"instructplay: nothing to resume in {args.out}; start without --resume")
@@ -125,7 +144,7 @@ def _run_ppo(args) -> int:
                  "algo": "ppo" if args.instruction == "none" else "instructPPO", "beta": ppo.beta,
                  "lam_schedule": f"{ppo.lam} -> {ppo.lam_min} in {ppo.anneal_steps} steps over "
                                  f"{ppo.anneal_frac:.0%} of {ppo.total_steps} steps" if args.instruction != "none" else "0",
-                 "play_lambda": 0.0, "hardware": _hardware(args.threads)})
+                 "play_lambda": 0.0, "hardware": _hardware(args.threads, args.device)})
     deadline = time.time() + args.minutes * 60
     next_checkpoint = time.time() + args.checkpoint_minutes * 60
     bar = tqdm(total=ppo.total_steps, initial=state.step, unit="step", unit_scale=True)
@@ -164,7 +183,8 @@ def _run_q(args) -> int:
     from agents.learn.hanabi_q import QArgs, train
 
     path = os.path.join(args.out, "latest.pt")
-    q = QArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed)
+    q = QArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed,
+              device=args.device)
     if args.resume and not os.path.exists(path):
         print(f"instructplay: nothing to resume in {args.out}; start without --resume")
         return 2
@@ -177,7 +197,7 @@ def _run_q(args) -> int:
     meta.update({"name": f"{'vanilla' if args.instruction == 'none' else args.instruction}-q",
                  "instruction": None if args.instruction == "none" else args.instruction,
                  "algo": "Q-learning" if args.instruction == "none" else "instructQ", "beta": q.beta,
-                 "play_lambda": 0.0, "hardware": _hardware(args.threads)})
+                 "play_lambda": 0.0, "hardware": _hardware(args.threads, args.device)})
     bar = tqdm(total=q.total_steps, initial=run["step"], unit="step", unit_scale=True)
     deadline = time.time() + args.minutes * 60
     clock = {"last": time.time(), "next_checkpoint": time.time() + args.checkpoint_minutes * 60}
@@ -222,10 +242,12 @@ def _checkpoint(args, ppo, state, meta, stats, path, save) -> None:
 
 
 def _evaluate_and_log(args, net, meta, step, wall, extra) -> dict:
+    """Self-play a CPU copy of `net` (the served agents run on the CPU), log and plot the result."""
     from agents.hanabi_policy import HanabiAgent
     from agents.learn.hanabi_eval import self_play
 
-    report = self_play(HanabiAgent(net, meta["name"], meta.get("instruction")), args.eval_games, seed=10_000)
+    agent = HanabiAgent(copy.deepcopy(net).cpu(), meta["name"], meta.get("instruction"))
+    report = self_play(agent, args.eval_games, seed=10_000)
     row = {"step": step, "wall_s": round(wall), **report.summary(),
            **{k: round(v, 4) for k, v in extra.items() if isinstance(v, float)}}
     with open(os.path.join(args.out, "log.jsonl"), "a") as f:

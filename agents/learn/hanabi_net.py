@@ -10,6 +10,8 @@ and the few set-up pieces instructPPO (`hanabi_ppo.py`) and instructQ (`hanabi_q
   tests/unit/test_conventions.py checks the two equal on all 321 partner moves.
 - `prior_log_probs`: log softmax over legal moves of beta * L, the target of instructPPO's KL term.
 - `deal`, `recent_mean`: seeded games on the batched engine, and the running training score.
+- `training_device`: the device a run trains on (the network, the engine, the buffers), checked usable.
+  Checkpoints always hold CPU tensors (`PolicyNet.checkpoint`, `cpu_tensors`), so they load anywhere.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class PolicyNet(nn.Module):
         return logits, self.value_head(h).squeeze(-1)
 
     def checkpoint(self, **extra) -> dict:
-        return {"config": asdict(self.config), "model": self.state_dict(), **extra}
+        """The network as CPU tensors (whatever device it trains on) with `extra` entries beside it."""
+        return {"config": asdict(self.config), "model": cpu_tensors(self.state_dict()), **extra}
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict) -> "PolicyNet":
@@ -98,10 +101,38 @@ def masked_entropy(log_pi: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
     return -(log_pi.exp() * log_pi * legal).sum(-1)
 
 
-def deal(num_envs: int, seed: int) -> tuple[BatchedHanabi, torch.Tensor, torch.Tensor]:
-    """Seed torch and deal `num_envs` games: the engine, its observations [B, 658] and legal masks [B, 20]."""
+def cpu_tensors(value):
+    """`value` (a tensor, or dicts and lists of them, e.g. an optimizer's state dict) with every tensor on the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {k: cpu_tensors(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(cpu_tensors(v) for v in value)
+    return value
+
+
+def training_device(name: str) -> torch.device:
+    """The torch device called `name` ("cpu", "cuda", "cuda:1"); a ValueError if it is not one this machine has."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}: use cpu or cuda (cuda:N for the N-th GPU)") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {name!r}: use cpu or cuda (cuda:N for the N-th GPU)")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but CUDA is not available here "
+                         "(torch.cuda.is_available() is False); use --device cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r} asked for, but this machine has {torch.cuda.device_count()} GPU(s)")
+    return device
+
+
+def deal(num_envs: int, seed: int, device: str = "cpu") -> tuple[BatchedHanabi, torch.Tensor, torch.Tensor]:
+    """Seed torch and deal `num_envs` games on `device`: the engine, its observations [B, 658] and legal
+    masks [B, 20]."""
     torch.manual_seed(seed)
-    env = BatchedHanabi(num_envs, seed=seed)
+    env = BatchedHanabi(num_envs, device=device, seed=seed)
     return env, env.encode(), env.legal_mask()
 
 

@@ -12,7 +12,9 @@ a prior, and lam is annealed linearly from `lam` to `lam_min` in `anneal_steps` 
 2-layer LSTM, GAE (gae_lambda) instead of 1-step TD, a start from a clone of a rule-based bot instead
 of an OBL agent, and a few value-only updates first because the clone's value head is untrained.
 
-Games are stepped by the batched engine (`agents.envs.hanabi.batched.BatchedHanabi`).
+Games are stepped by the batched engine (`agents.envs.hanabi.batched.BatchedHanabi`) on `PPOArgs.device`,
+where the network, the rollout buffers and the prior live too; checkpoints hold CPU tensors and resume
+on either device.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import torch.nn.functional as F
 from agents.envs.hanabi.batched import BatchedHanabi
 from agents.learn.hanabi_net import (
     PolicyNet,
+    cpu_tensors,
     deal,
     masked_entropy,
     masked_kl,
@@ -58,6 +61,7 @@ class PPOArgs:
     anneal_frac: float = 0.5
     beta: float = 2.0  # the paper's pikl_beta for PPO
     value_warmup_updates: int = 20
+    device: str = "cpu"  # where the network, the engine and the buffers live: "cpu" or "cuda"
 
     @property
     def batch_size(self) -> int:
@@ -85,16 +89,20 @@ class TrainState:
 
 
 def new_state(args: PPOArgs, net: PolicyNet) -> TrainState:
+    """A fresh run of `net`, moved to `args.device`, with its Adam optimizer."""
+    net = net.to(args.device)
     return TrainState(net, torch.optim.Adam(net.parameters(), lr=args.lr, eps=args.adam_eps))
 
 
 def rollout(args: PPOArgs, net: PolicyNet, env: BatchedHanabi, obs: torch.Tensor, legal: torch.Tensor,
             scores: list[float]) -> tuple[dict, torch.Tensor, torch.Tensor]:
-    """`num_steps` moves in every game; returns the batch and the next observation and legal mask."""
-    T, B = args.num_steps, args.num_envs
-    buf = {"obs": torch.zeros(T, B, obs.shape[1]), "legal": torch.zeros(T, B, legal.shape[1], dtype=torch.bool),
-           "action": torch.zeros(T, B, dtype=torch.long), "logp": torch.zeros(T, B), "value": torch.zeros(T, B),
-           "reward": torch.zeros(T, B), "done": torch.zeros(T, B)}
+    """`num_steps` moves in every game; returns the batch (on the engine's device) and the next observation
+    and legal mask."""
+    T, B, on = args.num_steps, args.num_envs, {"device": obs.device}
+    buf = {"obs": torch.zeros(T, B, obs.shape[1], **on),
+           "legal": torch.zeros(T, B, legal.shape[1], dtype=torch.bool, **on),
+           "action": torch.zeros(T, B, dtype=torch.long, **on), "logp": torch.zeros(T, B, **on),
+           "value": torch.zeros(T, B, **on), "reward": torch.zeros(T, B, **on), "done": torch.zeros(T, B, **on)}
     for t in range(T):
         with torch.no_grad():
             logits, value = net(obs, legal)
@@ -150,7 +158,7 @@ def update(args: PPOArgs, state: TrainState, buf: dict, next_value: torch.Tensor
     policy = state.updates >= args.value_warmup_updates
     parts = {}
     for _ in range(args.update_epochs):
-        for idx in torch.randperm(args.batch_size).chunk(args.num_minibatches):
+        for idx in torch.randperm(args.batch_size, device=flat["obs"].device).chunk(args.num_minibatches):
             loss, parts = ppo_loss(args, state.net, {k: v[idx] for k, v in flat.items()}, lam, policy)
             state.optimizer.zero_grad()
             loss.backward()
@@ -162,7 +170,8 @@ def update(args: PPOArgs, state: TrainState, buf: dict, next_value: torch.Tensor
 
 def train(args: PPOArgs, state: TrainState, until_step: int, on_update=None) -> TrainState:
     """Train until `until_step` environment steps; `on_update(state, stats)` is called after each update."""
-    env, obs, legal = deal(args.num_envs, seed=args.seed * 7919 + state.updates)  # a resumed run deals new games
+    env, obs, legal = deal(args.num_envs, seed=args.seed * 7919 + state.updates,  # a resumed run deals new games
+                           device=args.device)
     scores: list[float] = []
     while state.step < until_step:
         start = time.time()
@@ -180,14 +189,17 @@ def train(args: PPOArgs, state: TrainState, until_step: int, on_update=None) -> 
 
 
 def save(path: str, args: PPOArgs, state: TrainState, meta: dict) -> None:
-    torch.save(state.net.checkpoint(optimizer=state.optimizer.state_dict(), step=state.step, updates=state.updates,
-                                    wall=state.wall, log=state.log, args=asdict(args), meta=meta), path)
+    """The run as a checkpoint of CPU tensors (network and optimizer), loadable without a GPU."""
+    torch.save(state.net.checkpoint(optimizer=cpu_tensors(state.optimizer.state_dict()), step=state.step,
+                                    updates=state.updates, wall=state.wall, log=state.log, args=asdict(args),
+                                    meta=meta), path)
 
 
 def load(path: str, args: PPOArgs) -> TrainState:
+    """Resume the run saved at `path` on `args.device`, whichever device it was saved from."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     state = new_state(args, PolicyNet.from_checkpoint(ckpt))
-    if "optimizer" in ckpt:
+    if "optimizer" in ckpt:  # Adam's moments follow the parameters to args.device (its step counts stay on CPU)
         state.optimizer.load_state_dict(ckpt["optimizer"])
     state.step, state.updates = ckpt.get("step", 0), ckpt.get("updates", 0)
     state.wall, state.log = ckpt.get("wall", 0.0), ckpt.get("log", [])

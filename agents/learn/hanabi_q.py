@@ -14,6 +14,8 @@ the observation, so the replay stores observations and recomputes L rather than 
 halved every `anneal_every` steps as the paper's defaults do. Differences from the paper, for a
 2-core CPU: an MLP instead of the recurrent publ-LSTM, one-step transitions instead of sequences,
 and (optionally) a start from a clone of a rule-based bot instead of an OBL agent.
+
+The network, its target, the engine and the replay live on `QArgs.device` ("cpu" or "cuda").
 """
 
 from __future__ import annotations
@@ -47,38 +49,40 @@ class QArgs:
     lam: float = 0.15  # the paper's pikl_lambda for Q-learning
     beta: float = 1.0
     anneal_every: int = 500_000  # lam halves every this many steps
+    device: str = "cpu"  # where the network, the engine and the replay live: "cpu" or "cuda"
 
     def lam_at(self, step: int) -> float:
         return 0.0 if self.instruction == "none" else self.lam * 0.5 ** (step // self.anneal_every)
 
     def epsilons(self) -> torch.Tensor:
-        """One exploration rate per game, cycling through the paper's 80 values."""
-        i = torch.arange(self.num_envs) % 80
+        """One exploration rate per game (on `device`), cycling through the paper's 80 values."""
+        i = torch.arange(self.num_envs, device=self.device) % 80
         eps = self.eps_base ** (1 + self.eps_alpha * i / 79)
         return torch.where(eps < 1e-6, torch.zeros_like(eps), eps)
 
 
 class Replay:
-    """A ring buffer of one-step transitions."""
+    """A ring buffer of one-step transitions on `device`."""
 
-    def __init__(self, size: int, obs_size: int, num_moves: int):
-        self.size, self.count, self.pos = size, 0, 0
-        self.obs = torch.zeros(size, obs_size)
-        self.next_obs = torch.zeros(size, obs_size)
-        self.next_legal = torch.zeros(size, num_moves, dtype=torch.bool)
-        self.action = torch.zeros(size, dtype=torch.long)
-        self.reward = torch.zeros(size)
-        self.done = torch.zeros(size)
+    def __init__(self, size: int, obs_size: int, num_moves: int, device: str = "cpu"):
+        self.size, self.count, self.pos, self.device = size, 0, 0, torch.device(device)
+        on = {"device": self.device}
+        self.obs = torch.zeros(size, obs_size, **on)
+        self.next_obs = torch.zeros(size, obs_size, **on)
+        self.next_legal = torch.zeros(size, num_moves, dtype=torch.bool, **on)
+        self.action = torch.zeros(size, dtype=torch.long, **on)
+        self.reward = torch.zeros(size, **on)
+        self.done = torch.zeros(size, **on)
 
     def add(self, obs, action, reward, done, next_obs, next_legal) -> None:
         n = len(action)
-        idx = (self.pos + torch.arange(n)) % self.size
+        idx = (self.pos + torch.arange(n, device=self.device)) % self.size
         self.obs[idx], self.action[idx], self.reward[idx], self.done[idx] = obs, action, reward.float(), done.float()
         self.next_obs[idx], self.next_legal[idx] = next_obs, next_legal
         self.pos, self.count = (self.pos + n) % self.size, min(self.count + n, self.size)
 
     def sample(self, n: int) -> dict:
-        idx = torch.randint(self.count, (n,))
+        idx = torch.randint(self.count, (n,), device=self.device)
         return {"obs": self.obs[idx], "action": self.action[idx], "reward": self.reward[idx], "done": self.done[idx],
                 "next_obs": self.next_obs[idx], "next_legal": self.next_legal[idx]}
 
@@ -92,7 +96,7 @@ def greedy(q: torch.Tensor, obs: torch.Tensor, legal: torch.Tensor, instruction:
 
 def q_loss(args: QArgs, net: PolicyNet, target: PolicyNet, batch: dict, lam: float) -> torch.Tensor:
     """Double-DQN Huber loss with the target's next move chosen by Q + lam * beta * L."""
-    legal_all = torch.ones(len(batch["action"]), net.config.num_moves, dtype=torch.bool)
+    legal_all = torch.ones(len(batch["action"]), net.config.num_moves, dtype=torch.bool, device=batch["obs"].device)
     q = net(batch["obs"], legal_all)[0].gather(1, batch["action"].unsqueeze(1)).squeeze(1)
     with torch.no_grad():
         next_q = net(batch["next_obs"], batch["next_legal"])[0]
@@ -103,12 +107,14 @@ def q_loss(args: QArgs, net: PolicyNet, target: PolicyNet, batch: dict, lam: flo
 
 
 def train(args: QArgs, net: PolicyNet, until_step: int, step: int = 0, on_step=None) -> int:
-    """Train `net` in place until `until_step` environment steps; returns the step count reached."""
-    env, obs, legal = deal(args.num_envs, args.seed)
-    target = PolicyNet(net.config)
+    """Train `net` in place (moved to `args.device`) until `until_step` environment steps; returns the step
+    count reached."""
+    env, obs, legal = deal(args.num_envs, args.seed, device=args.device)
+    net.to(args.device)
+    target = PolicyNet(net.config).to(args.device)
     target.load_state_dict(net.state_dict())
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr, eps=args.adam_eps)
-    replay = Replay(args.buffer_size, net.config.obs_size, net.config.num_moves)
+    replay = Replay(args.buffer_size, net.config.obs_size, net.config.num_moves, args.device)
     eps = args.epsilons()
     updates_per_step = max(1, round(args.data_ratio * args.num_envs / args.batch_size))
     updates, scores = 0, []
@@ -116,7 +122,7 @@ def train(args: QArgs, net: PolicyNet, until_step: int, step: int = 0, on_step=N
         start, lam = time.time(), args.lam_at(step)
         with torch.no_grad():
             action = greedy(net(obs, legal)[0], obs, legal, args.instruction, lam, args.beta)
-        explore = torch.rand(args.num_envs) < eps
+        explore = torch.rand(args.num_envs, device=args.device) < eps
         action = torch.where(explore, torch.multinomial(legal.float(), 1).squeeze(1), action)
         reward, done, score = env.step(action)
         next_obs, next_legal = env.encode(), env.legal_mask()

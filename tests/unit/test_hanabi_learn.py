@@ -2,6 +2,7 @@
 the metrics."""
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -18,7 +19,7 @@ from agents.learn.hanabi_net import (
     paper_prior_logits,
     prior_log_probs,
 )
-from agents.learn.hanabi_ppo import PPOArgs, advantages, new_state, train
+from agents.learn.hanabi_ppo import PPOArgs, advantages, load, new_state, save, train
 from agents.learn.hanabi_rulebots import ConventionBot, known_class, possible_cards
 
 R, Y, G, W, B = range(5)
@@ -230,3 +231,80 @@ def test_q_training_runs_and_counts_steps():
     seen = []
     assert train(args, PolicyNet(), 64, on_step=lambda step, stats: seen.append(stats["loss"])) == 64
     assert seen and all(math.isfinite(x) for x in seen)
+
+
+# ---------------------------------------------------------------- devices and checkpoints
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+def tensors_in(value):
+    """Every tensor in a checkpoint (nested dicts and lists)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else []
+    return [t for v in items for t in tensors_in(v)]
+
+
+def adam_moments(optimizer):
+    return [v for state in optimizer.state.values() for k, v in state.items() if k != "step"]
+
+
+def test_ppo_checkpoint_on_cpu_resumes_with_its_optimizer(tmp_path):
+    args = PPOArgs(num_envs=8, num_steps=4, value_warmup_updates=0, device="cpu")
+    state = train(args, new_state(args, PolicyNet()), 2 * args.batch_size)
+    path = str(tmp_path / "ppo.pt")
+    save(path, args, state, meta={})
+    assert all(t.device.type == "cpu" for t in tensors_in(torch.load(path, weights_only=True)))
+    resumed = load(path, args)
+    assert (resumed.step, resumed.updates) == (2 * args.batch_size, 2)
+    assert len(adam_moments(resumed.optimizer)) == len(adam_moments(state.optimizer)) > 0
+    assert all(torch.equal(a, b) for a, b in zip(adam_moments(resumed.optimizer), adam_moments(state.optimizer)))
+    assert train(args, resumed, 3 * args.batch_size).updates == 3
+
+
+@needs_cuda
+def test_ppo_trains_on_cuda_and_its_checkpoint_resumes_on_cpu_and_cuda(tmp_path):
+    from agents.hanabi_policy import load_hanabi_agent
+
+    args = PPOArgs(num_envs=8, num_steps=4, value_warmup_updates=0, device="cuda")
+    state, devices = new_state(args, PolicyNet()), []
+    train(args, state, 2 * args.batch_size,
+          on_update=lambda s, stats: devices.append({p.device.type for p in s.net.parameters()}))
+    assert devices == [{"cuda"}, {"cuda"}]
+    path = str(tmp_path / "ppo.pt")
+    save(path, args, state, meta={"name": "gpu", "instruction": "color"})
+    assert all(t.device.type == "cpu" for t in tensors_in(torch.load(path, weights_only=True)))
+    assert 0 <= load_hanabi_agent(path).act(HanabiGame(seed=0))[0] < 20
+    for device in ("cpu", "cuda"):
+        on = dataclasses.replace(args, device=device)
+        resumed = load(path, on)
+        assert resumed.updates == 2 and {p.device.type for p in resumed.net.parameters()} == {device}
+        assert adam_moments(resumed.optimizer) and all(m.device.type == device for m in adam_moments(resumed.optimizer))
+        assert torch.equal(resumed.net.logits_head.weight.cpu(), state.net.logits_head.weight.cpu())
+        assert train(on, resumed, 3 * args.batch_size).updates == 3
+
+
+@needs_cuda
+def test_q_trains_on_cuda_and_its_checkpoint_resumes_on_cpu(tmp_path):
+    from agents.hanabi_policy import load_hanabi_agent
+    from agents.learn.hanabi_q import QArgs
+    from agents.learn.hanabi_q import train as train_q
+
+    # one step of 8 games fills the replay to learning_starts, then 2 updates (data_ratio 2 * 8 / 8)
+    args = QArgs(num_envs=8, learning_starts=8, batch_size=8, buffer_size=64, device="cuda")
+    net, devices = PolicyNet(), []
+
+    def on_step(step, stats):
+        devices.append({p.device.type for p in net.parameters()})
+
+    assert train_q(args, net, 8, on_step=on_step) == 8
+    assert devices == [{"cuda"}]
+    path = str(tmp_path / "q.pt")
+    torch.save(net.checkpoint(step=8, meta={"name": "gpu-q", "instruction": "color"}), path)
+    ckpt = torch.load(path, weights_only=True)
+    assert all(t.device.type == "cpu" for t in tensors_in(ckpt))
+    assert 0 <= load_hanabi_agent(path).act(HanabiGame(seed=0))[0] < 20
+    resumed = PolicyNet.from_checkpoint(torch.load(path, map_location="cpu", weights_only=True))
+    assert train_q(dataclasses.replace(args, device="cpu"), resumed, 16, step=ckpt["step"]) == 16
+    assert {p.device.type for p in resumed.parameters()} == {"cpu"}

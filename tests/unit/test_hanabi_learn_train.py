@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from server.cli import main
@@ -82,3 +83,49 @@ def test_a_run_started_from_an_rl_checkpoint_lists_both_stages_on_its_card(tmp_p
     assert "Environment steps of RL: 1,256; wall time: 10.0 min to clone" in card
     assert "stage 1: instructPPO, 1,000 steps in 2.0 min, lam 0.05 -> 0.01" in card
     assert "stage 2: instructPPO, 256 steps" in card
+
+
+def test_a_cpu_run_never_calls_cuda(tmp_path, monkeypatch):
+    def no_cuda(*args, **kwargs):
+        raise AssertionError("a CPU run called CUDA")
+
+    fresh = not torch.cuda.is_initialized()
+    monkeypatch.setattr(torch.cuda, "is_available", no_cuda)
+    monkeypatch.setattr(torch.cuda, "_lazy_init", no_cuda)  # every first use of CUDA goes through it
+    if fresh:  # the guard works (once CUDA is initialised, tensors no longer pass _lazy_init)
+        with pytest.raises(AssertionError, match="called CUDA"):
+            torch.zeros(1, device="cuda")
+    common = ["train", "hanabi", "--instruction", "color", "--num-envs", "8", "--eval-games", "2", "--device", "cpu"]
+    assert main([*common, "--out", str(tmp_path / "ppo"), "--steps", "256"]) == 0
+    assert main([*common, "--out", str(tmp_path / "ppo"), "--steps", "512", "--resume"]) == 0
+    assert torch.load(tmp_path / "ppo" / "latest.pt", weights_only=True)["updates"] == 2
+    assert main([*common, "--algo", "q", "--out", str(tmp_path / "q"), "--steps", "64"]) == 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_asking_for_cuda_without_it_is_a_clear_error(tmp_path, capsys):
+    assert main(["train", "hanabi", "--out", str(tmp_path), "--device", "cuda"]) == 2
+    assert "CUDA is not available" in capsys.readouterr().out
+
+
+def test_an_unknown_device_is_a_clear_error(tmp_path, capsys):
+    assert main(["train", "hanabi", "--out", str(tmp_path), "--device", "gpu"]) == 2
+    assert "unknown device 'gpu': use cpu or cuda" in capsys.readouterr().out
+    assert main(["train", "hanabi", "--algo", "bc", "--out", str(tmp_path), "--device", "cuda"]) == 2
+    assert "--algo bc runs on the CPU" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_cuda_run_evaluates_checkpoints_and_resumes_on_cpu(tmp_path):
+    from agents.hanabi_policy import load_hanabi_agent
+
+    common = ["train", "hanabi", "--instruction", "color", "--num-envs", "8", "--eval-games", "2"]
+    for algo, steps in (("ppo", 256), ("q", 64)):
+        out = str(tmp_path / algo)
+        assert main([*common, "--algo", algo, "--out", out, "--steps", str(steps), "--device", "cuda"]) == 0
+        ckpt = torch.load(tmp_path / algo / "latest.pt", weights_only=True)
+        assert ckpt["step"] == steps and ckpt["model"]["logits_head.weight"].device.type == "cpu"
+        assert "GPU" in ckpt["meta"]["hardware"] and len(ckpt["log"]) == 1
+        load_hanabi_agent(out + "/latest.pt")
+        assert main([*common, "--algo", algo, "--out", out, "--steps", str(2 * steps), "--resume"]) == 0
+        assert torch.load(tmp_path / algo / "latest.pt", weights_only=True)["step"] == 2 * steps
