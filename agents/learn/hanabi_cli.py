@@ -46,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="PPO: starting KL weight toward the prior (default: PPOArgs.lam, the paper's 0.05)")
     parser.add_argument("--lam-min", type=float, default=None,
                         help="PPO: the floor lam is annealed to (default: PPOArgs.lam_min, 0.01)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="PPO/Q: Adam learning rate (default: PPOArgs.lr 3e-5, QArgs.lr)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1 is fastest when other processes share the cores)")
@@ -121,7 +123,7 @@ def _run_ppo(args) -> int:
     from agents.learn.hanabi_ppo import PPOArgs, load, new_state, save, train
 
     path = os.path.join(args.out, "latest.pt")
-    schedule = {k: v for k, v in (("lam", args.lam), ("lam_min", args.lam_min)) if v is not None}
+    schedule = {k: v for k, v in (("lam", args.lam), ("lam_min", args.lam_min), ("lr", args.lr)) if v is not None}
     ppo = PPOArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed,
                   device=args.device, **schedule)
     if args.resume:
@@ -144,7 +146,7 @@ def _run_ppo(args) -> int:
                  "algo": "ppo" if args.instruction == "none" else "instructPPO", "beta": ppo.beta,
                  "lam_schedule": f"{ppo.lam} -> {ppo.lam_min} in {ppo.anneal_steps} steps over "
                                  f"{ppo.anneal_frac:.0%} of {ppo.total_steps} steps" if args.instruction != "none" else "0",
-                 "play_lambda": 0.0, "hardware": _hardware(args.threads, args.device)})
+                 "lr": ppo.lr, "play_lambda": 0.0, "hardware": _hardware(args.threads, args.device)})
     deadline = time.time() + args.minutes * 60
     next_checkpoint = time.time() + args.checkpoint_minutes * 60
     bar = tqdm(total=ppo.total_steps, initial=state.step, unit="step", unit_scale=True)
@@ -171,7 +173,7 @@ def _run_ppo(args) -> int:
 
 def rl_stage(meta: dict) -> dict:
     """One finished RL run of an agent, as its model card lists it."""
-    return {k: meta[k] for k in ("algo", "steps", "wall_s", "lam_schedule") if k in meta}
+    return {k: meta[k] for k in ("algo", "steps", "wall_s", "lam_schedule", "lr") if k in meta}
 
 
 def _run_q(args) -> int:
@@ -184,7 +186,7 @@ def _run_q(args) -> int:
 
     path = os.path.join(args.out, "latest.pt")
     q = QArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed,
-              device=args.device)
+              device=args.device, **({"lr": args.lr} if args.lr is not None else {}))
     if args.resume and not os.path.exists(path):
         print(f"instructplay: nothing to resume in {args.out}; start without --resume")
         return 2

@@ -91,13 +91,14 @@ def write_card(agent, summary: dict, args, path: str) -> None:
 
 def _rl_lines(meta: dict) -> list[str]:
     """Steps and wall time of RL; an agent trained in stages (each run started from the last) lists each."""
-    stages = meta.get("stages", []) + [{k: meta.get(k) for k in ("algo", "steps", "wall_s", "lam_schedule")}]
+    stages = meta.get("stages", []) + [{k: meta.get(k) for k in ("algo", "steps", "wall_s", "lam_schedule", "lr")}]
     steps, wall = sum(s.get("steps") or 0 for s in stages), sum(s.get("wall_s") or 0 for s in stages)
     lines = [f"- Environment steps of RL: {steps:,}; wall time: {meta.get('init_wall_s', 0) / 60:.1f} min "
              f"to clone the starting policy, then {wall / 60:.1f} min of RL"]
     if len(stages) > 1:
         lines += [f"  - stage {i}: {s.get('algo')}, {s.get('steps') or 0:,} steps in {(s.get('wall_s') or 0) / 60:.1f} min, "
-                  f"lam {s.get('lam_schedule', '0')}" for i, s in enumerate(stages, 1)]
+                  f"lam {s.get('lam_schedule', '0')}" + (f", Adam lr {s['lr']:g}" if s.get("lr") else "")
+                  for i, s in enumerate(stages, 1)]
     return lines
 
 

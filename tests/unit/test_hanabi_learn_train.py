@@ -72,17 +72,18 @@ def test_a_run_started_from_an_rl_checkpoint_lists_both_stages_on_its_card(tmp_p
     torch.save(PolicyNet(NetConfig(hidden=8, layers=1)).checkpoint(meta=meta), first)
     run = tmp_path / "second"
     assert main(["train", "hanabi", "--instruction", "color", "--init", str(first), "--out", str(run),
-                 "--num-envs", "8", "--steps", "256", "--lam", "0.04", "--lam-min", "0.04",
+                 "--num-envs", "8", "--steps", "256", "--lam", "0.04", "--lam-min", "0.04", "--lr", "2e-4",
                  "--eval-games", "2", "--threads", "1"]) == 0
     ckpt = torch.load(run / "latest.pt", weights_only=True)
     assert ckpt["meta"]["init"] == "clone of rulebot:color" and ckpt["meta"]["init_wall_s"] == 600
-    assert ckpt["meta"]["lam_schedule"].startswith("0.04 -> 0.04")
+    assert ckpt["meta"]["lam_schedule"].startswith("0.04 -> 0.04") and ckpt["meta"]["lr"] == 2e-4
+    assert ckpt["optimizer"]["param_groups"][0]["lr"] == 2e-4
     assert main(["evaluate", "hanabi", str(run / "latest.pt"), "--games", "2", "--out", str(tmp_path / "eval"),
                  "--write-cards"]) == 0
     card = (run / "latest.md").read_text()
     assert "Environment steps of RL: 1,256; wall time: 10.0 min to clone" in card
     assert "stage 1: instructPPO, 1,000 steps in 2.0 min, lam 0.05 -> 0.01" in card
-    assert "stage 2: instructPPO, 256 steps" in card
+    assert "stage 2: instructPPO, 256 steps" in card and "Adam lr 0.0002" in card
 
 
 def test_a_cpu_run_never_calls_cuda(tmp_path, monkeypatch):
