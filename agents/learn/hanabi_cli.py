@@ -144,8 +144,7 @@ def _run_ppo(args) -> int:
     name = {"none": "vanilla"}.get(args.instruction, args.instruction)
     meta.update({"name": name, "instruction": None if args.instruction == "none" else args.instruction,
                  "algo": "ppo" if args.instruction == "none" else "instructPPO", "beta": ppo.beta,
-                 "lam_schedule": f"{ppo.lam} -> {ppo.lam_min} in {ppo.anneal_steps} steps over "
-                                 f"{ppo.anneal_frac:.0%} of {ppo.total_steps} steps" if args.instruction != "none" else "0",
+                 "lam_schedule": lam_schedule(ppo),
                  "lr": ppo.lr, "play_lambda": 0.0, "hardware": _hardware(args.threads, args.device)})
     deadline = time.time() + args.minutes * 60
     next_checkpoint = time.time() + args.checkpoint_minutes * 60
@@ -169,6 +168,16 @@ def _run_ppo(args) -> int:
     _checkpoint(args, ppo, state, meta, latest, path, save)
     print(f"saved {path} at {state.step} steps ({state.wall / 60:.1f} min of training in all)")
     return 0
+
+
+def lam_schedule(ppo) -> str:
+    """instructPPO's KL weight over a run, in words for the model card."""
+    if ppo.instruction == "none":
+        return "0"
+    if ppo.lam == ppo.lam_min:
+        return f"{ppo.lam} (constant)"
+    return (f"{ppo.lam} -> {ppo.lam_min} in {ppo.anneal_steps} steps over {ppo.anneal_frac:.0%} "
+            f"of {ppo.total_steps:,} steps")
 
 
 def rl_stage(meta: dict) -> dict:
