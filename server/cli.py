@@ -18,6 +18,7 @@ COMMANDS = {
     "train say-select": ("agents.learn.say_select_cli", "train Say-Select agents with instructQ / Q-learning"),
     "train hanabi": ("agents.learn.hanabi_cli", "train Hanabi agents with instructPPO / instructQ"),
     "evaluate hanabi": ("agents.learn.hanabi_eval_cli", "evaluate Hanabi agents: self-play, conventions, cross-play"),
+    "plot hanabi": ("agents.learn.hanabi_plot_cli", "plot Hanabi training runs side by side: score and conventions"),
     "interpret": ("agents.priors.interpret_cli", "show what an instruction is understood to mean"),
     "conventions": ("agents.priors.conventions_cli", "list the named conventions of a game"),
     "export": ("server.commands.export", "export every game with its instructions and events as JSON Lines"),

@@ -130,3 +130,16 @@ def test_a_cuda_run_evaluates_checkpoints_and_resumes_on_cpu(tmp_path):
         load_hanabi_agent(out + "/latest.pt")
         assert main([*common, "--algo", algo, "--out", out, "--steps", str(2 * steps), "--resume"]) == 0
         assert torch.load(tmp_path / algo / "latest.pt", weights_only=True)["step"] == 2 * steps
+
+
+def test_plot_draws_runs_side_by_side_and_names_a_missing_log(tmp_path, capsys):
+    for name, share in (("lam05", 0.7), ("lam20", 0.8)):
+        (tmp_path / name).mkdir()
+        rows = [{"step": s, "mean": 19 + s / 1e7, "sem": 0.2,
+                 "played_card_knowledge": {"color": share, "rank": 0.03, "both": 0.2, "none": 0.0}} for s in (0, 10**6)]
+        (tmp_path / name / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "lam.png"
+    assert main(["plot", "hanabi", str(tmp_path / "lam05"), str(tmp_path / "lam20"), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", "hanabi", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+    assert "no log.jsonl in" in capsys.readouterr().out
