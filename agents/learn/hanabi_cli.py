@@ -208,7 +208,8 @@ def _run_q(args) -> int:
     meta.update({"name": f"{'vanilla' if args.instruction == 'none' else args.instruction}-q",
                  "instruction": None if args.instruction == "none" else args.instruction,
                  "algo": "Q-learning" if args.instruction == "none" else "instructQ", "beta": q.beta,
-                 "play_lambda": 0.0, "hardware": _hardware(args.threads, args.device)})
+                 "lam_schedule": f"{q.lam} halved after each fifth of {q.total_steps:,} steps" if q.lam_at(0) else "0",
+                 "lr": q.lr, "hardware": _hardware(args.threads, args.device)})
     bar = tqdm(total=q.total_steps, initial=run["step"], unit="step", unit_scale=True)
     deadline = time.time() + args.minutes * 60
     clock = {"last": time.time(), "next_checkpoint": time.time() + args.checkpoint_minutes * 60}
@@ -216,7 +217,8 @@ def _run_q(args) -> int:
     def checkpoint(step, evaluate):
         run["wall"] += time.time() - clock["last"]
         clock["last"], run["step"] = time.time(), step
-        meta.update({"steps": step, "wall_s": round(run["wall"])})
+        # the agent acts by argmax Q + lam * beta * L with the lam reached, as the paper's Q agents do
+        meta.update({"steps": step, "wall_s": round(run["wall"]), "play_lambda": q.lam_at(step)})
         if evaluate:
             run["log"].append(_evaluate_and_log(args, net, meta, step, run["wall"], {}))
         torch.save(net.checkpoint(step=step, wall=run["wall"], log=run["log"], meta=meta), path)
@@ -257,7 +259,8 @@ def _evaluate_and_log(args, net, meta, step, wall, extra) -> dict:
     from agents.hanabi_policy import HanabiAgent
     from agents.learn.hanabi_eval import self_play
 
-    agent = HanabiAgent(copy.deepcopy(net).cpu(), meta["name"], meta.get("instruction"))
+    agent = HanabiAgent(copy.deepcopy(net).cpu(), meta["name"], meta.get("instruction"), beta=meta.get("beta", 1.0),
+                        play_lambda=meta.get("play_lambda", 0.0))
     report = self_play(agent, args.eval_games, seed=10_000)
     row = {"step": step, "wall_s": round(wall), **report.summary(),
            **{k: round(v, 4) for k, v in extra.items() if isinstance(v, float)}}

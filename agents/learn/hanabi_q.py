@@ -11,9 +11,11 @@ target both follow the paper:
 
 L is the paper's 0/1 prior for the instruction (`hanabi_net.paper_prior_logits`), a pure function of
 the observation, so the replay stores observations and recomputes L rather than storing it. lam is
-halved every `anneal_every` steps as the paper's defaults do. Differences from the paper, for a
-2-core CPU: an MLP instead of the recurrent publ-LSTM, one-step transitions instead of sequences,
-and (optionally) a start from a clone of a rule-based bot instead of an OBL agent.
+halved after each fifth of the run, as the paper's defaults do (0.15 -> 0.009375); a saved agent acts
+by the same rule at test time with the lam reached, as the paper's eval, cross-play and live bot do.
+Differences from the paper, for a 2-core CPU: an MLP instead of the recurrent publ-LSTM, one-step
+transitions instead of sequences, and (optionally) a start from a clone of a rule-based bot instead
+of an OBL agent.
 
 The network, its target, the engine and the replay live on `QArgs.device` ("cpu" or "cuda").
 """
@@ -48,11 +50,15 @@ class QArgs:
     eps_alpha: float = 7.0
     lam: float = 0.15  # the paper's pikl_lambda for Q-learning
     beta: float = 1.0
-    anneal_every: int = 500_000  # lam halves every this many steps
+    anneal_halvings: int = 4  # lam halves after each fifth of total_steps, 4 times (the paper: epochs 10-40 of 50)
     device: str = "cpu"  # where the network, the engine and the replay live: "cpu" or "cuda"
 
     def lam_at(self, step: int) -> float:
-        return 0.0 if self.instruction == "none" else self.lam * 0.5 ** (step // self.anneal_every)
+        """lam after `step` environment steps: 0.15, 0.075, ... 0.009375 over the fifths of the run (0 for vanilla)."""
+        if self.instruction == "none":
+            return 0.0
+        span = self.total_steps / (self.anneal_halvings + 1)
+        return self.lam * 0.5 ** min(int(step // span), self.anneal_halvings)
 
     def epsilons(self) -> torch.Tensor:
         """One exploration rate per game (on `device`), cycling through the paper's 80 values."""

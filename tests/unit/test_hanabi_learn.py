@@ -221,7 +221,9 @@ def test_q_epsilons_follow_the_paper():
     eps = QArgs(num_envs=80).epsilons()
     assert eps[0].item() == pytest.approx(0.1, rel=1e-6) and eps[1].item() == pytest.approx(0.1 ** (1 + 7 / 79), rel=1e-5)
     assert eps[79].item() == 0.0  # 0.1 ** 8 is below 1e-6, which the paper rounds to 0
-    assert QArgs(lam=0.15, anneal_every=10).lam_at(25) == pytest.approx(0.0375)
+    lams = [QArgs(lam=0.15, total_steps=100).lam_at(s) for s in (0, 19, 20, 45, 79, 80, 100, 500)]
+    assert lams == pytest.approx([0.15, 0.15, 0.075, 0.0375, 0.01875, 0.009375, 0.009375, 0.009375])
+    assert QArgs(instruction="none").lam_at(0) == 0.0
 
 
 def test_q_training_runs_and_counts_steps():

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from agents.hanabi_policy import load_hanabi_agent
 from server.cli import main
 
 
@@ -43,6 +44,9 @@ def test_instruct_q_run_checkpoints_and_resumes(tmp_path):
     assert main([*args, "--steps", "128", "--resume"]) == 0
     ckpt = torch.load(tmp_path / "latest.pt", weights_only=True)
     assert ckpt["step"] == 128 and ckpt["meta"]["algo"] == "instructQ" and len(ckpt["log"]) == 2
+    # the saved agent acts by argmax Q + lam * beta * L with the lam the run reached (0.15 halved 4 times)
+    agent = load_hanabi_agent(str(tmp_path / "latest.pt"))
+    assert agent.play_lambda == pytest.approx(0.15 / 16) and agent.beta == 1.0
 
 
 def test_evaluate_prints_saves_the_matrix_and_writes_cards_with_the_measured_numbers(tmp_path, capsys):
