@@ -208,7 +208,7 @@ def _run_q(args) -> int:
     meta.update({"name": f"{'vanilla' if args.instruction == 'none' else args.instruction}-q",
                  "instruction": None if args.instruction == "none" else args.instruction,
                  "algo": "Q-learning" if args.instruction == "none" else "instructQ", "beta": q.beta,
-                 "lam_schedule": f"{q.lam} halved after each fifth of {q.total_steps:,} steps" if q.lam_at(0) else "0",
+                 "lam_schedule": f"{q.lam} halved after each fifth of {q.total_steps:,} steps" if args.instruction != "none" else "0",
                  "lr": q.lr, "hardware": _hardware(args.threads, args.device)})
     bar = tqdm(total=q.total_steps, initial=run["step"], unit="step", unit_scale=True)
     deadline = time.time() + args.minutes * 60

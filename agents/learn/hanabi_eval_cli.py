@@ -91,7 +91,9 @@ def write_card(agent, summary: dict, args, path: str) -> None:
 
 def _rl_lines(meta: dict) -> list[str]:
     """Steps and wall time of RL; an agent trained in stages (each run started from the last) lists each."""
-    stages = meta.get("stages", []) + [{k: meta.get(k) for k in ("algo", "steps", "wall_s", "lam_schedule", "lr")}]
+    from agents.learn.hanabi_cli import rl_stage
+
+    stages = meta.get("stages", []) + [rl_stage(meta)]
     steps, wall = sum(s.get("steps") or 0 for s in stages), sum(s.get("wall_s") or 0 for s in stages)
     lines = [f"- Environment steps of RL: {steps:,}; wall time: {meta.get('init_wall_s', 0) / 60:.1f} min "
              f"to clone the starting policy, then {wall / 60:.1f} min of RL"]
