@@ -8,7 +8,7 @@ Training (instructPPO, `agents/learn/hanabi_ppo.py`, batch of --envs games on th
 Each is also printed as a ratio to the reference, which runs on the same machine in the same run.
 With --device cuda the engine, rollout and learner run on the GPU (the reference and serving stay on the CPU).
 
-Serving (`agents/hanabi_policy.py`): seconds to load a checkpoint, milliseconds per act() (one move
+Serving (`agents/policies/hanabi.py`): seconds to load a checkpoint, milliseconds per act() (one move
 with its explanation), as wall time and as this process's CPU time. Targets for the server: load < 1 s, act < 5 ms.
 
 Run: .venv/bin/python benchmarks/hanabi_train.py [--envs 256] [--seconds 5] [--threads 2] [--agent PATH] [--device cuda]
@@ -27,9 +27,10 @@ import torch
 from agents.envs.hanabi.batched import BatchedHanabi
 from agents.envs.hanabi.encoding import encode
 from agents.envs.hanabi.rules import HanabiGame
-from agents.hanabi_policy import load_hanabi_agent
-from agents.learn.hanabi_net import PolicyNet, training_device
 from agents.learn.hanabi_ppo import PPOArgs, new_state, rollout, update
+from agents.learn.hanabi_training import training_device
+from agents.policies.hanabi import load_hanabi_agent
+from agents.policies.hanabi_net import PolicyNet
 
 
 def timed(seconds: float, step) -> float:
@@ -115,7 +116,7 @@ def serving(path: str | None, moves: int = 300) -> tuple[float, float, float]:
         if game.is_over():
             game = HanabiGame(seed=rng.randrange(10**9))
         start, start_cpu = time.perf_counter(), time.process_time()
-        uid, _ = agent.act(game)
+        uid = agent.act(game, game.legal_moves(), None, 0.0).move
         wall, cpu = wall + time.perf_counter() - start, cpu + time.process_time() - start_cpu
         game.step(uid)
     return load_s, 1000 * wall / moves, 1000 * cpu / moves

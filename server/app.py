@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -12,9 +13,8 @@ from server.config import REPO_ROOT, load_config
 from server.db import migrate
 from server.db.store import Store, make_engine
 from server.extensions import socketio
-from server.games.hanabi_rooms import HanabiService
-from server.games.rooms import Games, RoomService
-from server.partners import BobProvider, HanabiAgents, HanabiReader, Interpreter, cache_factory, hanabi_agent_specs
+from server.games import hanabi, say_select
+from server.games.service import Games, GameService
 from server.web import bp
 
 __all__ = ["create_app", "socketio"]
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The app for `config` (overrides on top of the INSTRUCTPLAY_* environment). `BOB_FACTORY` may
-    inject a callable (prior_table, lam, seed, progress) -> Bob, e.g. a pre-built Bob in tests."""
+    inject a callable (prior_table, lam, seed, progress) -> Bob, e.g. a pre-built Bob in tests (kept in
+    memory only); by default Bobs are trained by instructQ and cached in BOB_CACHE_DIR."""
     app = Flask(__name__, static_folder=str(REPO_ROOT / "static"), static_url_path="/static")
     app.config.update(load_config())
     app.config.update(config or {})
@@ -32,29 +33,34 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     engine = make_engine(app.config["DATABASE_URL"])
     migrate.upgrade(engine)
     store = Store(engine)
-    factory = app.config.get("BOB_FACTORY") or cache_factory(app.config["BOB_CACHE_DIR"], app.config["BOB_EPISODES"])
-    interpreter = Interpreter.from_config(app.config)
-    say_select = RoomService(
-        store=store,
-        interpreter=interpreter,
-        bobs=BobProvider(factory, seed=int(app.config["BOB_SEED"])),
-        emit=socketio.emit,
-        start_task=socketio.start_background_task,
-        config=app.config,
-    )
-    hanabi = HanabiService(
-        store=store,
-        reader=HanabiReader(),
-        agents=HanabiAgents(hanabi_agent_specs(app.config["HANABI_AGENT_DIR"])),
-        emit=socketio.emit,
-        start_task=socketio.start_background_task,
-        config=app.config,
-    )
-    app.extensions["instructplay"] = Games(store, [say_select, hanabi])
+    reader = say_select.Reader.from_config(app.config)
+    services = [
+        say_select.SaySelect(reader, say_select_bobs(app.config), socketio.emit, socketio.start_background_task,
+                             app.config),
+        hanabi.Hanabi(hanabi.Reader(), hanabi.Agents(hanabi.agent_specs(app.config["HANABI_AGENT_DIR"])), app.config),
+    ]
+    games = [GameService(adapter, store, socketio.emit, socketio.start_background_task, app.config)
+             for adapter in services]
+    app.extensions["instructplay"] = Games(store, games)
     app.register_blueprint(bp)
     socketio.init_app(app, async_mode="threading", message_queue=app.config["MESSAGE_QUEUE"],
                       channel=app.config["MESSAGE_QUEUE_CHANNEL"], max_http_buffer_size=MAX_MESSAGE_BYTES)
     if app.config["PRIOR_BACKEND"] != "table":
-        socketio.start_background_task(interpreter.warm)
+        socketio.start_background_task(reader.warm)
     log.info("instructplay app ready: database %s", engine.url.render_as_string(hide_password=True))
     return app
+
+
+def say_select_bobs(config: dict[str, Any]):
+    """The one cache of Say-Select Bobs: trained by instructQ for BOB_EPISODES and kept in BOB_CACHE_DIR, or
+    made by an injected BOB_FACTORY (kept in memory only)."""
+    from agents.policies.say_select import SaySelectBobs
+
+    seed, factory = int(config["BOB_SEED"]), config.get("BOB_FACTORY")
+    if factory is not None:
+        return SaySelectBobs(factory, seed=seed, tag="injected")
+    from agents.learn.say_select_q import train_bob
+
+    episodes = int(config["BOB_EPISODES"])
+    return SaySelectBobs(functools.partial(train_bob, episodes=episodes), directory=config["BOB_CACHE_DIR"],
+                         seed=seed, tag=f"episodes={episodes}")

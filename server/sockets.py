@@ -1,7 +1,7 @@
 """Socket.IO event handlers: the client -> server half of docs/PROTOCOL.md.
 
 Each handler parses its payload (server/messages.py), hands it to the service of its game
-(server/games/rooms.py `Games`: Say-Select's or Hanabi's) and sends the direct replies. Anything refused becomes an `error` event that
+(server/games/service.py `Games`: each game's GameService) and sends the direct replies. Anything refused becomes an `error` event that
 says what was wrong and what to do, is logged with the offending payload, and changes nothing.
 """
 
@@ -14,10 +14,10 @@ from typing import Any, Callable
 from flask import current_app, request
 from flask_socketio import emit, join_room
 
-from server import messages
+from server import messages, protocol
 from server.db.store import StorageUnavailable
 from server.extensions import socketio
-from server.games.rooms import Games, GameService
+from server.games.service import Games, GameService
 from server.messages import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def handler(event: str, parse: Callable[[Any], Any]):
 
 def reject(event: str, code: str, message: str, payload: Any, rid: Any) -> None:
     log.warning("rejected %s from %s: %s: %s; payload %.300r", event, request.sid, code, message, payload)
-    emit("error", {"code": code, "message": message, "event": event, "request_id": rid})
+    emit("error", protocol.error(code, message, event, rid))
 
 
 @handler("start_game", messages.parse_start_game)
@@ -63,7 +63,7 @@ def start_game(all_games: Games, msg: messages.StartGame, sid: str, rid: Any) ->
     svc = all_games.for_new(msg.game)
     room, token = svc.start_game(msg, sid)
     join_room(room.id)
-    emit("game_started", {**svc.started_message(room, token), "request_id": rid})
+    emit("game_started", svc.started_message(room, token, rid))
     emit("state", svc.state_message(room))
     svc.begin(room, msg.instruction, sid, rid)
 
@@ -83,7 +83,7 @@ def resume(all_games: Games, msg: messages.ResumeMsg, sid: str, rid: Any) -> Non
     svc, room = all_games.resume(msg, sid)
     join_room(room.id)
     with room.lock:
-        emit("game_started", {**svc.started_message(room, msg.token), "request_id": rid})
+        emit("game_started", svc.started_message(room, msg.token, rid))
         if room.understanding is not None:
             emit("understanding", room.understanding)
         emit("state", svc.state_message(room))
@@ -95,7 +95,7 @@ def resume(all_games: Games, msg: messages.ResumeMsg, sid: str, rid: Any) -> Non
 @handler("explain", messages.parse_explain)
 def explain(all_games: Games, msg: messages.ExplainMsg, sid: str, rid: Any) -> None:
     svc: GameService = all_games.for_game(msg.game_id)
-    emit("explanation", {**svc.explain(msg, sid), "request_id": rid})
+    emit("explanation", svc.explain(msg, sid, rid))
 
 
 @socketio.on("disconnect")

@@ -25,7 +25,8 @@ The environment is turn-based: `step(action)` applies the action of the player w
 dictionaries keyed by these tuples).
 
 This module also holds the language the priors use for Bob (`BOB_ACTION_TEXTS`, `bob_observation_text`)
-and `bob_prior_table`, which asks a prior for Bob's action probabilities in all 30 of his observations.
+and `bob_prior_table`, which asks a prior for Bob's action probabilities in all 30 of his observations
+(`uniform_table`: the table of a prior with no preference).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ MAX_REWARD_BALLS = 3
 MAX_STEPS = 2 * NUM_BALLS
 ALICE, BOB = 0, 1
 QUIT = NUM_BALLS  # Bob's action index for quitting
+BOB_ACTIONS = range(NUM_BALLS + 1)  # Bob's actions: 0..4 select ball 1..5, 5 quit
 NONE = -1  # "no action yet" in `last_actions`
 
 ALICE_ACTION_TEXTS = [" 1", " 2", " 3", " 4", " 5"]
@@ -227,3 +229,8 @@ def bob_prior_table(prior, instruction: str) -> np.ndarray:
             text = bob_observation_text(prev or None, said)
             table[prev, said - 1] = prior.log_probs("say-select", instruction, text, BOB_ACTION_TEXTS)
     return table
+
+
+def uniform_table() -> np.ndarray:
+    """The table (as `bob_prior_table`) of a prior with no preference: log(1/6) everywhere."""
+    return np.full((NUM_BALLS + 1, NUM_BALLS, NUM_BALLS + 1), -np.log(NUM_BALLS + 1))

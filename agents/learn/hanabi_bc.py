@@ -1,8 +1,8 @@
 """Behaviour cloning of a rule-based convention bot into a PolicyNet, with DAgger rounds.
 
 The paper's agents started from pretrained OBL policies; ours start from a clone of the rule-based
-bot that follows the same instruction (`hanabi_rulebots.ConventionBot`). Round 0 records the bot
-playing itself; each later round lets the network play (sampling its moves) and asks the bot what
+bot that follows the same instruction (`agents.policies.hanabi_rulebots.ConventionBot`). Round 0
+records the bot playing itself; each later round lets the network play (sampling its moves) and asks the bot what
 it would have done in the positions the network reached (DAgger), so the clone learns to recover
 from its own mistakes. All rounds' samples are kept and the network is refit on them.
 """
@@ -18,8 +18,8 @@ import torch.nn.functional as F
 
 from agents.envs.hanabi.encoding import encode
 from agents.envs.hanabi.rules import HanabiGame
-from agents.learn.hanabi_net import PolicyNet
-from agents.learn.hanabi_rulebots import ConventionBot
+from agents.policies.hanabi_net import PolicyNet
+from agents.policies.hanabi_rulebots import ConventionBot
 
 
 @dataclass

@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from agents.learn.hanabi_net import training_device
+    from agents.learn.hanabi_training import training_device
 
     if args.algo == "bc" and args.device != "cpu":
         print("instructplay: --algo bc runs on the CPU; --device is for ppo and q")
@@ -97,7 +97,7 @@ def _run_bc(args) -> int:
         return 2
     import torch
 
-    from agents.learn.hanabi_net import PolicyNet
+    from agents.policies.hanabi_net import PolicyNet
 
     bc = BCArgs(instruction=args.instruction, games_per_round=args.bc_games, rounds=args.bc_rounds,
                 epochs=args.bc_epochs, lr=args.bc_lr, seed=args.seed)
@@ -119,8 +119,8 @@ def _run_ppo(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from agents.learn.hanabi_net import PolicyNet
     from agents.learn.hanabi_ppo import PPOArgs, load, new_state, save, train
+    from agents.policies.hanabi_net import PolicyNet
 
     path = os.path.join(args.out, "latest.pt")
     schedule = {k: v for k, v in (("lam", args.lam), ("lam_min", args.lam_min), ("lr", args.lr)) if v is not None}
@@ -190,8 +190,8 @@ def _run_q(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from agents.learn.hanabi_net import PolicyNet
     from agents.learn.hanabi_q import QArgs, train
+    from agents.policies.hanabi_net import PolicyNet
 
     path = os.path.join(args.out, "latest.pt")
     q = QArgs(instruction=args.instruction, total_steps=args.steps, num_envs=args.num_envs, seed=args.seed,
@@ -256,8 +256,8 @@ def _checkpoint(args, ppo, state, meta, stats, path, save) -> None:
 
 def _evaluate_and_log(args, net, meta, step, wall, extra) -> dict:
     """Self-play a CPU copy of `net` (the served agents run on the CPU), log and plot the result."""
-    from agents.hanabi_policy import HanabiAgent
     from agents.learn.hanabi_eval import self_play
+    from agents.policies.hanabi import HanabiAgent
 
     agent = HanabiAgent(copy.deepcopy(net).cpu(), meta["name"], meta.get("instruction"), beta=meta.get("beta", 1.0),
                         play_lambda=meta.get("play_lambda", 0.0))

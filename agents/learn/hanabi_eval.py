@@ -20,12 +20,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.envs.hanabi.rules import HanabiGame
-from agents.learn.hanabi_rulebots import known_class, possible_cards
+from agents.envs.hanabi.deduction import known_class, possible_cards
+from agents.envs.hanabi.rules import (
+    COLOR_HINT_UIDS,
+    DISCARD_UIDS,
+    MAX_SCORE,
+    NUM_MOVES_2P,
+    PLAY_UIDS,
+    RANK_HINT_UIDS,
+    HanabiGame,
+)
 
 KNOWLEDGE_CLASSES = ("color", "rank", "both", "none")
-MOVE_LABELS = [f"D{i}" for i in range(1, 6)] + [f"P{i}" for i in range(1, 6)] + \
-    [f"C{i}" for i in range(1, 6)] + [f"R{i}" for i in range(1, 6)]
+# The heat map's short move labels, in uid order: D1-5 discard, P1-5 play, C1-5 colour hint, R1-5 rank hint.
+MOVE_LABELS = [f"{kind}{i}" for kind, uids in (("D", DISCARD_UIDS), ("P", PLAY_UIDS), ("C", COLOR_HINT_UIDS),
+                                               ("R", RANK_HINT_UIDS)) for i in range(1, len(uids) + 1)]
 
 
 @dataclass
@@ -35,7 +44,7 @@ class Report:
     scores: list[int] = field(default_factory=list)
     bombs: int = 0
     knowledge: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KNOWLEDGE_CLASSES, 0))
-    action_counts: np.ndarray = field(default_factory=lambda: np.zeros((20, 20), dtype=np.int64))
+    action_counts: np.ndarray = field(default_factory=lambda: np.zeros((NUM_MOVES_2P, NUM_MOVES_2P), dtype=np.int64))
 
     @property
     def games(self) -> int:
@@ -51,7 +60,7 @@ class Report:
 
     @property
     def perfect_rate(self) -> float:
-        return sum(s == 25 for s in self.scores) / self.games
+        return sum(s == MAX_SCORE for s in self.scores) / self.games
 
     @property
     def bomb_rate(self) -> float:
@@ -74,9 +83,9 @@ class Report:
 
 def play_knowledge(game: HanabiGame, uid: int) -> str | None:
     """The knowledge class of the card the player to move plays with `uid`, or None if `uid` is not a play."""
-    if not 5 <= uid < 10:
+    if uid not in PLAY_UIDS:
         return None
-    return known_class(possible_cards(game, game.current_player, uid - 5))
+    return known_class(possible_cards(game, game.current_player, uid - PLAY_UIDS.start))
 
 
 def play(agents: tuple, num_games: int, seed: int = 1, measure: int | None = None) -> Report:
@@ -153,8 +162,8 @@ def save_action_matrix(report: Report, path: str, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 6))
     image = ax.imshow(report.conditional_matrix(), cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(20), MOVE_LABELS, rotation=90)
-    ax.set_yticks(range(20), MOVE_LABELS)
+    ax.set_xticks(range(NUM_MOVES_2P), MOVE_LABELS, rotation=90)
+    ax.set_yticks(range(NUM_MOVES_2P), MOVE_LABELS)
     ax.set_xlabel("my move at t+1")
     ax.set_ylabel("partner's move at t")
     ax.set_title(title)

@@ -15,6 +15,8 @@ import argparse
 import json
 import os
 
+from agents.envs.hanabi.language import PAPER_INSTRUCTIONS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("agents", nargs="+", help="checkpoint paths, or rulebot:color / rulebot:rank")
@@ -30,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from agents.hanabi_policy import load_hanabi_agent
     from agents.learn.hanabi_eval import cross_play, cross_play_table, save_action_matrix, self_play
+    from agents.policies.hanabi import load_hanabi_agent
 
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
@@ -70,7 +72,7 @@ def write_card(agent, summary: dict, args, path: str) -> None:
     lines = [
         f"# Hanabi agent `{agent.name}`", "",
         f"- Instruction: {INSTRUCTION_TEXT.get(instruction, 'none (vanilla: no prior, lam = 0)')}",
-        f"- Prior backend: {'the paper prior, rebuilt exactly as a rule (agents/learn/hanabi_net.py paper_prior_logits)' if instruction else 'none'}",
+        f"- Prior backend: {'the paper prior, rebuilt exactly as a rule (agents/policies/hanabi_net.py paper_prior_logits)' if instruction else 'none'}",
         f"- Algorithm: {meta.get('algo')}; lam schedule: {meta.get('lam_schedule', '0')}; beta: {meta.get('beta')}; "
         f"lam used at play time: {meta.get('play_lambda', 0.0)}",
         f"- Start: {meta.get('init')}",
@@ -104,11 +106,4 @@ def _rl_lines(meta: dict) -> list[str]:
     return lines
 
 
-INSTRUCTION_TEXT = {
-    "color": "\"If my partner tells me the 'color' of some of my cards, I should play those specific cards. If my "
-             "partner does something else, e.g. discards their card or tells me the 'rank' of my cards, then I may "
-             "'hint color' to my partner.\" (the paper's meta_prompt5_color)",
-    "rank": "\"If my partner tells me the 'rank' of some of my cards, I should play those specific cards. If my "
-            "partner does something else, e.g. discards their card or tells me the 'color' of my cards, then I may "
-            "'hint rank' to my partner.\" (the paper's meta_prompt5_rank)",
-}
+INSTRUCTION_TEXT = {kind: f"\"{text}\" (the paper's meta_prompt5_{kind})" for kind, text in PAPER_INSTRUCTIONS.items()}

@@ -6,11 +6,12 @@ to move, the reward is the change in team score. The loss per sample is
     clipped PPO surrogate + vf_coef * value Huber loss + lam * KL(pi || p_prior)
 
 with p_prior = softmax over legal moves of beta * L, L the paper's 0/1 prior logits for the
-instruction (`hanabi_net.paper_prior_logits`). As in the paper, the entropy bonus is used only without
-a prior, and lam is annealed linearly from `lam` to `lam_min` in `anneal_steps` equal steps over
-`anneal_frac` of training. Differences from the paper, for a 2-core CPU: an MLP instead of the
-2-layer LSTM, GAE (gae_lambda) instead of 1-step TD, a start from a clone of a rule-based bot instead
-of an OBL agent, and a few value-only updates first because the clone's value head is untrained.
+instruction (`agents.policies.hanabi_net.paper_prior_logits`); `masked_kl` and `masked_entropy` are the
+loss terms. As in the paper, the entropy bonus is used only without a prior, and lam is annealed
+linearly from `lam` to `lam_min` in `anneal_steps` equal steps over `anneal_frac` of training.
+Differences from the paper, for a 2-core CPU: an MLP instead of the 2-layer LSTM, GAE (gae_lambda)
+instead of 1-step TD, a start from a clone of a rule-based bot instead of an OBL agent, and a few
+value-only updates first because the clone's value head is untrained.
 
 Games are stepped by the batched engine (`agents.envs.hanabi.batched.BatchedHanabi`) on `PPOArgs.device`,
 where the network, the rollout buffers and the prior live too; checkpoints hold CPU tensors and resume
@@ -26,16 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from agents.envs.hanabi.batched import BatchedHanabi
-from agents.learn.hanabi_net import (
-    PolicyNet,
-    cpu_tensors,
-    deal,
-    masked_entropy,
-    masked_kl,
-    paper_prior_logits,
-    prior_log_probs,
-    recent_mean,
-)
+from agents.learn.hanabi_training import cpu_tensors, deal, recent_mean
+from agents.policies.hanabi_net import PolicyNet, paper_prior_logits, prior_log_probs
 
 
 @dataclass
@@ -128,6 +121,18 @@ def advantages(args: PPOArgs, buf: dict, next_value: torch.Tensor) -> tuple[torc
         last = delta + args.gamma * args.gae_lambda * alive * last
         adv[t] = last
     return adv, adv + buf["value"]
+
+
+def masked_kl(log_pi: torch.Tensor, log_prior: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+    """KL(pi || prior) per row over legal moves (illegal entries, -inf in both, are left out, gradients too)."""
+    log_pi, log_prior = log_pi.masked_fill(~legal, 0.0), log_prior.masked_fill(~legal, 0.0)
+    return (log_pi.exp() * (log_pi - log_prior) * legal).sum(-1)
+
+
+def masked_entropy(log_pi: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+    """Entropy of pi per row over legal moves."""
+    log_pi = log_pi.masked_fill(~legal, 0.0)
+    return -(log_pi.exp() * log_pi * legal).sum(-1)
 
 
 def ppo_loss(args: PPOArgs, net: PolicyNet, mb: dict, lam: float, policy: bool = True) -> tuple[torch.Tensor, dict]:

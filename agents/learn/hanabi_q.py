@@ -9,8 +9,8 @@ target both follow the paper:
     target:  y = r + gamma * Q_target(s', a*),  a* = argmax_legal Q(s', a) + lam * beta * L(s', a)
     loss:    Huber(Q(s, a), y), double DQN, target network synced every `target_sync` updates
 
-L is the paper's 0/1 prior for the instruction (`hanabi_net.paper_prior_logits`), a pure function of
-the observation, so the replay stores observations and recomputes L rather than storing it. lam is
+L is the paper's 0/1 prior for the instruction (`agents.policies.hanabi_net.paper_prior_logits`), a pure
+function of the observation, so the replay stores observations and recomputes L rather than storing it. lam is
 halved after each fifth of the run, as the paper's defaults do (0.15 -> 0.009375); a saved agent acts
 by the same rule at test time with the lam reached, as the paper's eval, cross-play and live bot do.
 Differences from the paper, for a 2-core CPU: an MLP instead of the recurrent publ-LSTM, one-step
@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from agents.learn.hanabi_net import PolicyNet, deal, paper_prior_logits, recent_mean
+from agents.learn.hanabi_training import deal, recent_mean
+from agents.policies.hanabi_net import PolicyNet, paper_prior_logits
 
 
 @dataclass

@@ -16,6 +16,7 @@ The algorithm of `say-select/q_agent.py` + `train.py` in hengyuan-hu/instruct-rl
   more than 64 episodes are stored.
 - 50,000 episodes; every 100 episodes a greedy evaluation on the 25 configurations; the Q tables with
   the best evaluation so far are kept (ties go to the later one). The convention check runs on that Bob.
+  `train_bob` trains one pair and returns that Bob as the server plays it (agents.policies.say_select).
 
 How this file makes it fast (the paper's code takes minutes per seed; this takes seconds):
 
@@ -44,6 +45,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from agents.envs.say_select import EVAL_CONFIGURATIONS, MAX_REWARD_BALLS, MAX_STEPS, NUM_BALLS, QUIT
+from agents.policies.base import prior_term
+from agents.policies.say_select import SaySelectBob
 
 
 @dataclass(frozen=True)
@@ -119,13 +122,11 @@ MASKS_BY_K = _masks_by_k()
 # --- Policies and values ------------------------------------------------------------------------------
 
 
-def prior_term(bob_log_prior: np.ndarray, lams: np.ndarray) -> np.ndarray:
-    """lambda * log p for R Bobs, (R, 30, 6), from (R, 6, 5, 6) tables (see `bob_prior_table`).
-    An action with probability 0 gets -inf (never greedy) when lambda > 0; lambda 0 ignores the prior."""
-    lams = lams[:, None, None]
-    with np.errstate(invalid="ignore"):
-        term = lams * bob_log_prior.reshape(len(lams), N_SEL * NUM_BALLS, N_BOB_ACTIONS)
-    return np.where(lams > 0, term, 0.0)
+def bob_prior_terms(bob_log_prior: np.ndarray, lams: np.ndarray) -> np.ndarray:
+    """lambda * log p for R Bobs, (R, 30, 6), from (R, 6, 5, 6) tables (see `bob_prior_table`) and (R,)
+    lambdas, by `prior_term`: an action with probability 0 gets -inf (never greedy) when lambda > 0; lambda 0
+    ignores the prior."""
+    return prior_term(bob_log_prior.reshape(len(lams), N_SEL * NUM_BALLS, N_BOB_ACTIONS), lams[:, None, None])
 
 
 def greedy_policy(q: np.ndarray, bob_prior_term: np.ndarray):
@@ -335,7 +336,7 @@ class Result:
 
     def conventions(self) -> np.ndarray:
         """(R, 6, 5) matrices of the best Bobs' greedy actions (see `bob_conventions`)."""
-        _, bob_greedy, _ = greedy_policy(self.best_q, prior_term(self.bob_log_prior, self.lams))
+        _, bob_greedy, _ = greedy_policy(self.best_q, bob_prior_terms(self.bob_log_prior, self.lams))
         return bob_conventions(bob_greedy)
 
     def intuitive(self) -> np.ndarray:
@@ -361,7 +362,7 @@ def train(
         raise ValueError(f"need one lambda per seed: {len(lams)} lambdas for {runs} seeds")
     if np.isnan(bob_log_prior).any() or not np.isfinite(bob_log_prior).any(-1).all():
         raise ValueError("the prior table has NaN entries, or an observation where every action has probability 0")
-    bob_prior_term = prior_term(bob_log_prior, lams)
+    bob_prior_term = bob_prior_terms(bob_log_prior, lams)
     rngs = [np.random.default_rng(seed) for seed in seeds]
     q = np.stack([rng.uniform(-cfg.init_scale, cfg.init_scale, N_ENTRIES) for rng in rngs])
     adam = TabularAdam(q.size, cfg.adam_betas, cfg.adam_eps)
@@ -390,3 +391,11 @@ def train(
         if progress is not None and ((epoch + 1) % max(1, epochs // 50) == 0 or epoch + 1 == epochs):
             progress((epoch + 1) / epochs)
     return Result(np.asarray(seeds), lams, np.array(bob_log_prior), best_q, best_score, eval_scores)
+
+
+def train_bob(prior_table: np.ndarray, lam: float = 0.25, seed: int = 0,
+              progress: Callable[[float], None] | None = None, episodes: int = 50_000) -> SaySelectBob:
+    """Train one instructQ pair (Bob's prior = `prior_table`, see `bob_prior_table`) and return the Bob of
+    the best evaluation: the trainer of `agents.policies.say_select.SaySelectBobs`."""
+    result = train([seed], prior_table, [lam], Config(episodes=episodes), progress=progress)
+    return SaySelectBob(bob_acting_q(result.best_q[0]), lam, prior_table, result.best_score[0])

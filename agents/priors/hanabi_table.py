@@ -17,22 +17,14 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from agents.envs.hanabi.language import PAPER_INSTRUCTIONS, all_action_texts, all_partner_move_texts
 from agents.priors.base import log_softmax
 from agents.priors.cache import PriorCache
 
 if TYPE_CHECKING:  # lm imports torch; this module's constants and table lookups do not need it
     from agents.priors.lm import CausalLMPrior
 
-HANABI_COLOR_INSTRUCTION = (
-    "If my partner tells me the 'color' of some of my cards, I should play those specific cards. If my partner "
-    "does something else, e.g. discards their card or tells me the 'rank' of my cards, then I may 'hint color' "
-    "to my partner."
-)  # meta_prompt5_color, the instruction of the paper's color agents
-HANABI_RANK_INSTRUCTION = (
-    "If my partner tells me the 'rank' of some of my cards, I should play those specific cards. If my partner "
-    "does something else, e.g. discards their card or tells me the 'color' of my cards, then I may 'hint rank' "
-    "to my partner."
-)  # meta_prompt5_rank
+HANABI_COLOR_INSTRUCTION = PAPER_INSTRUCTIONS["color"]  # meta_prompt5_color, the paper's color agents' instruction
 
 
 @dataclass
@@ -62,11 +54,8 @@ def hanabi_prior_table(prior: CausalLMPrior, instruction: str, cache: PriorCache
 
     `cache` defaults to the persistent PriorCache.default(). The logit follows `prior.hanabi_mode`.
     """
-    if histories is None or actions is None:
-        from agents.envs.hanabi.language import all_action_texts, all_partner_move_texts
-
-        histories = all_partner_move_texts() if histories is None else histories
-        actions = all_action_texts() if actions is None else actions
+    histories = all_partner_move_texts() if histories is None else histories
+    actions = all_action_texts() if actions is None else actions
     histories, actions = tuple(histories), tuple(actions)
     cache = cache if cache is not None else PriorCache.default()
     key = table_key(prior, instruction, histories, actions)

@@ -1,6 +1,4 @@
-"""Hanabi on the server: the protocol's moves and per-seat views over the rules of record
-(agents/envs/hanabi/rules.py), the partners people can choose, the move log in words, rebuilding a game
-from its events, and the replay frames researchers step through.
+"""Hanabi's adapter: the rules bridge, per-seat views, the reader of instructions and the partners.
 
 Two players: the person (seat 0 by default, or 1) and one agent. Seat 0 moves first.
 Protocol moves (`MOVE`): `{"type": "play"|"discard", "index": I}` (I: hand position 0..4, 0 the oldest
@@ -9,21 +7,36 @@ to the partner), or the HLE move uid `{"uid": U}`. Every move the server sends c
 
 What a seat may see is `HanabiGame.view(seat)`: the person's view is built from it alone, so the
 person's own cards (and the rest of the deck) never reach their client. Ranks are 1..5 on the wire.
+
+Instructions are read by the conventions backend. An understood one picks the agent that plays from then
+on (for the "instructed" partner: colour -> colour agent, rank -> rank agent, else the default) and becomes
+the prior p that re-weights its moves: the agent plays argmax over legal moves of log pi + lambda log p.
+An unclear one is answered with a question and not adopted. Every agent move is stored with the agent, the
+prior (backend, probabilities) and the lambda the agent applied.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
+import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from agents.envs.hanabi.language import move_name
+import numpy as np
+
+from agents.envs.hanabi.language import join_positions, move_name, partner_last_move_text
+from agents.envs.hanabi.language import move_text as paper_move_text
 from agents.envs.hanabi.rules import (
     COLOR_NAMES,
     COLORS,
     MAX_INFORMATION_TOKENS,
     MAX_LIFE_TOKENS,
     MAX_SCORE,
+    NUM_MOVES_2P,
+    POSITIONS,
     HanabiGame,
     HistoryItem,
     MoveType,
@@ -31,12 +44,18 @@ from agents.envs.hanabi.rules import (
     uid_from_move,
 )
 from agents.envs.hanabi.rules import Move as RulesMove
+from server.db.store import NewOutcome
+from server.games.service import AgentTurn, GameAdapter, Reading, Room
 from server.messages import ProtocolError
+
+log = logging.getLogger(__name__)
 
 GAME = "hanabi"
 NUM_PLAYERS = 2
-POSITIONS = "ABCDE"
 MOVE_TYPES = ("play", "discard", "hint_color", "hint_rank")
+
+
+# ---------------------------------------------------------------- partners and the agents behind them
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,130 @@ PARTNERS = {
     ]
 }
 DEFAULT_ROLE = "vanilla"
+ROLES = ("color", "rank", "vanilla")
+ROLE_WORDS = {"color": "colour-instructed agent", "rank": "rank-instructed agent", "vanilla": "vanilla agent"}
+# The rule bot that stands in for an agent whose checkpoint is missing (there is no instruction-free rule bot).
+RULEBOT_FOR = {"color": "rulebot:color", "rank": "rulebot:rank", "vanilla": "rulebot:color"}
+ROLE_OF_CONVENTION = {"color-hint-play": "color", "rank-hint-play": "rank"}
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    role: str     # "color", "rank" or "vanilla"
+    source: str   # a checkpoint path, or "rulebot:color" / "rulebot:rank"
+    label: str    # what the page and the event log call it
+
+    @property
+    def is_rulebot(self) -> bool:
+        return self.source.startswith("rulebot:")
+
+
+def agent_specs(directory: str) -> dict[str, AgentSpec]:
+    """The shipped agents `<directory>/{color,rank,vanilla}.pt`, each replaced by a rule bot (labelled
+    as a stand-in) when its checkpoint is missing."""
+    specs = {}
+    for role in ROLES:
+        path = Path(directory) / f"{role}.pt"
+        if path.is_file():
+            specs[role] = AgentSpec(role, str(path), f"{ROLE_WORDS[role]} ({path.name})")
+        else:
+            bot = RULEBOT_FOR[role]
+            kind = {"rulebot:color": "colour", "rulebot:rank": "rank"}[bot]
+            specs[role] = AgentSpec(role, bot, f"rule bot ({kind} hints mean play), standing in for the "
+                                               f"{ROLE_WORDS[role]} (no {path.name} yet)")
+            log.info("no Hanabi checkpoint %s: the %s stands in for the %s", path, bot, ROLE_WORDS[role])
+    return specs
+
+
+class Agents:
+    """The Hanabi agents by role, each loaded once on first use (torch is imported then, not at start)."""
+
+    def __init__(self, specs: dict[str, AgentSpec]):
+        self.specs = specs
+        self._agents: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, role: str) -> Any:
+        with self._lock:
+            if role not in self._agents:
+                from agents.policies.hanabi import load_hanabi_agent
+
+                start = time.perf_counter()
+                self._agents[role] = load_hanabi_agent(self.specs[role].source)
+                log.info("Hanabi agent %s (%s) loaded in %.1f s", role, self.specs[role].source,
+                         time.perf_counter() - start)
+            return self._agents[role]
+
+
+# ---------------------------------------------------------------- reading instructions
+
+
+def role_for(understood: list[tuple[str, float]]) -> str:
+    """The agent whose instruction matches the reading best: the colour (rank) agent when the colour (rank)
+    hint convention outweighs the other, the default (vanilla) agent when neither was read."""
+    weights = {role: 0.0 for role in ROLES}
+    for convention_id, weight in understood:
+        role = ROLE_OF_CONVENTION.get(convention_id)
+        if role is not None:
+            weights[role] += weight
+    if weights["color"] == weights["rank"]:
+        return "vanilla"
+    return "color" if weights["color"] > weights["rank"] else "rank"
+
+
+@dataclass(frozen=True)
+class ConventionsReading:
+    """What a Hanabi instruction implies: its text (the prior is computed from it at each position), the
+    mixture of conventions read, and the agent it calls for."""
+
+    text: str
+    conventions: list[list[Any]]  # [[convention id, weight]], highest weight first
+    role: str
+
+    def definition(self, backend: str) -> dict[str, Any]:
+        """What the instruction's prior is: a mixture of these conventions (docs/DATABASE.md)."""
+        return {"backend": backend, "conventions": self.conventions}
+
+
+class Reader:
+    """Hanabi instructions through the conventions backend (whatever PRIOR_BACKEND says, since the table
+    stand-in exists only for Say-Select): what a text means, and its prior over the agent's legal moves,
+    p = ConventionsPrior.log_probs("hanabi", text, partner's last move in the paper's words, move texts)."""
+
+    def __init__(self, prior: Any = None):
+        self._prior = prior
+        self._lock = threading.Lock()
+
+    @property
+    def prior(self) -> Any:
+        with self._lock:
+            if self._prior is None:
+                from agents.priors.conventions import ConventionsPrior
+
+                self._prior = ConventionsPrior()
+            return self._prior
+
+    def warm(self) -> None:
+        """Load the sentence-embedding model now (seconds), not on the first instruction."""
+        self.read("play the cards whose colour I hint")
+
+    def read(self, text: str) -> Reading:
+        from agents.priors.conventions import convention
+
+        reading = self.prior.understand(GAME, text)
+        understood = [{"convention": cid, "weight": round(float(w), 4),
+                       "description": convention(GAME, cid).description} for cid, w in reading.understood]
+        fields = {"backend": self.prior.name, "understood": understood, "summary": reading.summary,
+                  "confidence": round(float(reading.confidence), 4), "clarify": bool(reading.clarify),
+                  "question": reading.question}
+        return Reading(fields, ConventionsReading(text, [[c["convention"], c["weight"]] for c in understood],
+                                                  role_for(list(reading.understood))))
+
+    def log_probs(self, text: str, game: HanabiGame, seat: int) -> tuple[list[int], np.ndarray]:
+        """(the legal uids of `seat`, who is to move, and the instruction's log-prior over them)."""
+        legal = game.legal_moves()
+        logp = self.prior.log_probs(GAME, text, partner_last_move_text(game, seat), [paper_move_text(u) for u in legal])
+        return legal, np.asarray(logp, dtype=np.float64)
 
 
 # ---------------------------------------------------------------- moves
@@ -81,8 +224,8 @@ def parse_move(move: dict[str, Any], game: HanabiGame) -> int:
         uid = move["uid"]
         if isinstance(uid, bool) or not isinstance(uid, int):
             raise ProtocolError("bad_message", f'"uid" must be an integer move uid 0..19, got {type(uid).__name__}')
-        if not 0 <= uid < len(all_moves(NUM_PLAYERS)):
-            raise ProtocolError("illegal_move", f"there is no move uid {uid}; uids are 0..{len(all_moves(NUM_PLAYERS)) - 1}")
+        if not 0 <= uid < NUM_MOVES_2P:
+            raise ProtocolError("illegal_move", f"there is no move uid {uid}; uids are 0..{NUM_MOVES_2P - 1}")
         return _checked(game, uid)
     kind = move.get("type")
     if kind not in MOVE_TYPES:
@@ -203,11 +346,15 @@ def log_entry(turn: int, item: HistoryItem, seat: int) -> dict[str, Any]:
     entry = {"turn": turn, "actor": "human" if item.player == seat else "agent", "move": protocol_move(item.uid),
              "text": move_text(item, seat)}
     if item.move.is_hint:
-        entry["touched"] = [i for i in range(len(POSITIONS)) if item.reveal_bitmask >> i & 1]
+        entry["touched"] = touched_slots(item)
     else:
         entry["card"] = {"color": COLORS[item.color], "rank": item.rank + 1}
         entry["scored"] = item.scored
     return entry
+
+
+def touched_slots(item: HistoryItem) -> list[int]:
+    return [i for i in range(len(POSITIONS)) if item.reveal_bitmask >> i & 1]
 
 
 def move_text(item: HistoryItem, seat: int) -> str:
@@ -216,10 +363,9 @@ def move_text(item: HistoryItem, seat: int) -> str:
     who = "You" if you else "Your partner"
     move = item.move
     if move.is_hint:
-        touched = [POSITIONS[i] for i in range(len(POSITIONS)) if item.reveal_bitmask >> i & 1]
         whose = "your partner's" if you else "your"
         value = COLOR_NAMES[move.color] if move.type is MoveType.REVEAL_COLOR else f"{move.rank + 1}s"
-        return f"{who} hinted {value} on {whose} {_join(touched)}"
+        return f"{who} hinted {value} on {whose} {join_positions(touched_slots(item))}"
     card = f"{COLOR_NAMES[item.color]} {item.rank + 1}"
     slot = POSITIONS[move.card_index]
     if move.type is MoveType.DISCARD:
@@ -227,10 +373,6 @@ def move_text(item: HistoryItem, seat: int) -> str:
     if item.scored:
         return f"{who} played {card} from {slot}"
     return f"{who} misplayed {card} from {slot} and lost a life"
-
-
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def deal(seed: int) -> HanabiGame:
@@ -317,3 +459,130 @@ def table_frame(game: HanabiGame, seat: int, event: dict[str, Any] | None) -> di
             frame["move"].update(agent=payload.get("agent"), explanation=payload.get("explanation"),
                                  prior=payload.get("prior"), lam=payload.get("lambda"))
     return frame
+
+
+# ---------------------------------------------------------------- the adapter
+
+
+class Hanabi(GameAdapter):
+    """Hanabi: the person at one seat, at the other the agent their partner and instruction call for."""
+
+    name = GAME
+    partners = PARTNERS
+
+    def __init__(self, reader: Reader, agents: Agents, config: dict[str, Any]):
+        self.reader = reader
+        self.agents = agents
+        self.instructed_lambda = float(config["HANABI_LAMBDA"])
+        self.config = {"prior_backend": "conventions",
+                       "agents": {role: spec.source for role, spec in agents.specs.items()}}
+
+    def warm(self) -> None:
+        for role in self.agents.specs:
+            self.agents.get(role)
+        self.reader.warm()
+
+    def partner_list(self) -> list[dict[str, Any]]:
+        out = []
+        for p in PARTNERS.values():
+            roles = [p.role] if p.role else list(self.agents.specs)
+            out.append({"id": p.id, "name": p.name, "description": p.description, "lambda": self.lam(p),
+                        "agents": [self.agents.specs[r].label for r in roles]})
+        return out
+
+    def lam(self, partner: Partner) -> float:
+        return self.instructed_lambda if partner.follows_instructions else 0.0
+
+    @staticmethod
+    def role(room: Room) -> str:
+        """The agent that plays now: the partner's own, or the one the adopted instruction called for."""
+        return room.partner.role or (room.reading.prior.role if room.reading else DEFAULT_ROLE)
+
+    # --- rules bridge ---
+
+    def deal(self, seed: int) -> tuple[HanabiGame, dict[str, Any]]:
+        game = deal(seed)
+        return game, {"deck": deck_names(game)}
+
+    def rebuild(self, events: list[dict[str, Any]]) -> HanabiGame:
+        return rebuild(events)
+
+    def turn(self, state: HanabiGame) -> int:
+        return len(state.history)
+
+    def to_act(self, state: HanabiGame, seat: int) -> str | None:
+        return to_act(state, seat)
+
+    def is_over(self, state: HanabiGame) -> bool:
+        return state.is_over()
+
+    def parse_move(self, state: HanabiGame, seat: int, move: dict[str, Any]) -> int:
+        return parse_move(move, state)
+
+    def applied(self, state: HanabiGame, action: int, seat: int):
+        new_state, reward = applied(state, action)
+        entry = log_entry(len(state.history), new_state.history[-1], seat)
+        return new_state, reward, entry["move"], {k: entry[k] for k in ("card", "scored", "touched") if k in entry}
+
+    def outcome(self, state: HanabiGame) -> tuple[NewOutcome, dict[str, Any]]:
+        over = {"score": state.score(), "max_score": MAX_SCORE, "turns": len(state.history),
+                "lives": state.life_tokens, "fireworks": {COLORS[c]: h for c, h in enumerate(state.fireworks)},
+                "reason": end_reason(state)}
+        return NewOutcome(score=over["score"], total_reward=over["score"], k=None, turns=over["turns"]), over
+
+    # --- what the person sees ---
+
+    def started_fields(self, room: Room) -> dict[str, Any]:
+        return {"agent": self.agents.specs[self.role(room)].label, "lambda": self.lam(room.partner)}
+
+    def state_fields(self, room: Room) -> dict[str, Any]:
+        game = room.game
+        return {"view": person_view(game, room.seat), "legal": legal_moves(game, room.seat), "score": game.score()}
+
+    def agent_move_fields(self, room: Room, move: dict[str, Any], public: dict[str, Any],
+                          record: dict[str, Any]) -> dict[str, Any]:
+        return {"text": move_text(room.game.history[-1], room.seat), "agent": record["agent"]["label"]}
+
+    # --- instructions ---
+
+    def read(self, text: str) -> Reading:
+        return self.reader.read(text)
+
+    def instruction_record(self, room: Room, reading: Reading, adopt: bool):
+        role = (room.partner.role or reading.prior.role) if adopt else self.role(room)
+        spec = self.agents.specs[role]
+        agent = {"role": role, "label": spec.label, "source": spec.source}
+        definition = reading.prior.definition(reading.fields["backend"])
+        return {"prior": definition, "agent": agent, "calls_for": reading.prior.role}, definition, {"agent": agent}
+
+    def understanding_fields(self, room: Room, reading: Reading, stored: dict[str, Any]) -> dict[str, Any]:
+        return {"prior": None, "agent": stored["agent"]["label"], "agent_role": stored["agent"]["role"],
+                "lambda": self.lam(room.partner)}
+
+    def reading_from_event(self, payload: dict[str, Any]) -> Reading:
+        fields = {k: payload[k] for k in ("backend", "understood", "summary", "confidence", "clarify", "question")}
+        return Reading(fields, ConventionsReading(payload["text"], payload["prior"]["conventions"],
+                                                  payload["calls_for"]))
+
+    # --- the agent ---
+
+    def agent_turn(self, room: Room) -> AgentTurn:
+        with room.lock:
+            game, reading, seq, role = room.game, room.reading, room.instruction_seq, self.role(room)
+        spec, agent = self.agents.specs[role], self.agents.get(role)
+        prior = None if reading is None else self._prior(reading.prior.text, seq, game, 1 - room.seat)
+        return AgentTurn(
+            agent=agent, view=game, legal=prior["uids"] if prior else game.legal_moves(),
+            log_prior=None if prior is None else np.asarray(prior["log_probs"], dtype=np.float64),
+            lam=self.lam(room.partner),
+            # the explanation says "you asked me" only when the adopted instruction called for the agent's convention
+            asked=reading is not None and reading.prior.role == agent.convention,
+            record={"prior": prior, "agent": {"role": role, "label": spec.label, "source": spec.source}})
+
+    def _prior(self, text: str, seq: int | None, game: HanabiGame, seat: int) -> dict[str, Any]:
+        """PRIOR: the adopted instruction's prior over the agent's legal moves now."""
+        legal, logp = self.reader.log_probs(text, game, seat)
+        return {"backend": self.reader.prior.name, "instruction": text, "instruction_seq": seq,
+                "observation": partner_last_move_text(game, seat), "uids": legal,
+                "labels": [move_name(u) for u in legal], "probs": [round(float(p), 4) for p in np.exp(logp)],
+                "log_probs": [round(float(x), 6) for x in logp]}

@@ -1,23 +1,38 @@
-"""Say-Select on the server: the protocol's moves and views over the rules of record
-(agents/envs/say_select.py), the partner agents people can choose, and rebuilding a game from its events.
+"""Say-Select's adapter: the rules bridge, the person's view, the reader of instructions and the partners.
 
 The person plays Alice (seat 0) and says numbers; the agent plays Bob and selects or quits.
 Protocol moves: Alice `{"say": N}`, Bob `{"select": N}` or `{"quit": true}`, with N in 1..5.
+
+An instruction becomes a prior table p(Bob's action | his observation), by the configured backend
+(PRIOR_BACKEND: `conventions` by default, `table` the labelled stand-in for the paper's GPT-J prior, `lm` a
+local causal LM; when the chosen one cannot be loaded the table stand-in is used and every reading says
+so). Bob is the instructQ agent trained for that prior (agents/policies/say_select.py: one cache, trained
+in the background on demand); he acts by argmax over his actions of Q + lambda log p.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from agents.envs.say_select import ALICE, BOB, MAX_STEPS, NUM_BALLS, QUIT, SaySelectEnv
+from agents.envs.say_select import ALICE, BOB, MAX_STEPS, NUM_BALLS, QUIT, SaySelectEnv, bob_prior_table
+from agents.priors import PAPER_INSTRUCTION, Prior, TablePrior
+from server import protocol
+from server.db.store import NewOutcome
+from server.games.service import AgentTurn, GameAdapter, Reading, Room
 from server.messages import ProtocolError
+
+log = logging.getLogger(__name__)
 
 GAME = "say-select"
 ACTION_LABELS = ["1", "2", "3", "4", "5", "quit"]
+PREV_LABELS = ["none", "1", "2", "3", "4", "5"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +56,7 @@ PARTNERS = {
 }
 
 
-def partner_list() -> list[dict[str, Any]]:
-    return [{"id": p.id, "name": p.name, "description": p.description, "lambda": p.lam} for p in PARTNERS.values()]
+# ---------------------------------------------------------------- rules bridge
 
 
 def human_move_to_action(move: dict[str, Any]) -> int:
@@ -165,3 +179,294 @@ def rebuild(events: list[dict[str, Any]]) -> SaySelectGame:
         if e["type"] == "move":
             game, _ = game.applied(move_to_action(e["move"]))
     return game
+
+
+# ---------------------------------------------------------------- priors as the protocol shows them
+
+
+def prior_row(table: np.ndarray, prev: int, said: int, backend: str) -> dict[str, Any]:
+    """PRIOR: Bob's prior in one observation, as probabilities."""
+    return {"labels": ACTION_LABELS, "probs": _probs(table[prev, said - 1]), "backend": backend}
+
+
+def prior_rows(table: np.ndarray, prev: int, backend: str) -> dict[str, Any]:
+    """PRIOR_TABLE: Bob's prior for each number Alice could say, given his previous selection `prev`."""
+    return {"labels": ACTION_LABELS, "previous": PREV_LABELS[prev],
+            "rows": {str(said): _probs(table[prev, said - 1]) for said in range(1, NUM_BALLS + 1)},
+            "backend": backend}
+
+
+def table_json(table: np.ndarray) -> dict[str, Any]:
+    """The whole prior table as stored in the database (log-probabilities; -inf as null)."""
+    logp = np.where(np.isfinite(table), table, np.nan).round(6)
+    return {"index": "[previous selection: none,1..5][said: 1..5][action: 1..5,quit]",
+            "labels": ACTION_LABELS, "previous": PREV_LABELS,
+            "log_probs": [[[None if np.isnan(v) else float(v) for v in row] for row in block] for block in logp]}
+
+
+def table_from_json(stored: dict[str, Any]) -> np.ndarray:
+    return np.array([[[-np.inf if v is None else v for v in row] for row in block] for block in stored["log_probs"]])
+
+
+def _probs(logp: np.ndarray) -> list[float]:
+    return [round(float(p), 4) for p in np.exp(logp)]
+
+
+# ---------------------------------------------------------------- reading instructions
+
+
+@dataclass(frozen=True)
+class TablePriorReading:
+    """The prior an instruction implies: log-probs (6, 5, 6) [Bob's previous selection 0 = none / 1..5,
+    said - 1, action], and the backend that computed it."""
+
+    table: np.ndarray
+    backend: str
+
+
+def load_prior(backend: str, *, table_p: float = 0.9, lm_model: str | None = None) -> tuple[Prior, str | None]:
+    """The prior for `backend`, and a note when it fell back to the table stand-in (None otherwise)."""
+    try:
+        if backend == "conventions":
+            from agents.priors.conventions import ConventionsPrior
+
+            return ConventionsPrior(), None
+        if backend == "lm":
+            if not lm_model:
+                raise ValueError("PRIOR_BACKEND=lm needs INSTRUCTPLAY_LM_MODEL (a local causal-LM path)")
+            from agents.priors.lm import CausalLMPrior
+
+            return CausalLMPrior(lm_model), None
+        if backend != "table":
+            raise ValueError(f"unknown PRIOR_BACKEND {backend!r}; use table, conventions or lm")
+        return TablePrior(p=table_p), None
+    except (ImportError, ValueError, OSError) as e:
+        note = f"prior backend {backend!r} is unavailable ({e}); using the table stand-in instead"
+        log.warning(note)
+        return TablePrior(p=table_p), note
+
+
+class Reader:
+    """Turns instruction text into a `Reading` (its prior: a `TablePriorReading`) with the configured backend."""
+
+    def __init__(self, prior: Prior, fallback_note: str | None = None):
+        self.prior = prior
+        self.fallback_note = fallback_note
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Reader":
+        prior, note = load_prior(str(config["PRIOR_BACKEND"]), table_p=float(config["PRIOR_TABLE_P"]),
+                                 lm_model=config.get("LM_MODEL"))
+        return cls(prior, note)
+
+    def warm(self) -> None:
+        """Load the backend's models now (seconds for the conventions parser), not on the first instruction."""
+        self.read(PAPER_INSTRUCTION)
+
+    def read(self, text: str) -> Reading:
+        table = bob_prior_table(self.prior, text)
+        if isinstance(self.prior, TablePrior):
+            fields = self._table_fields()
+        else:
+            fields = self._backend_fields(text)
+        return Reading({"backend": self.prior.name, **fields}, TablePriorReading(table, self.prior.name))
+
+    def _table_fields(self) -> dict[str, Any]:
+        summary = (f"table stand-in: every instruction is read as the paper's instruction "
+                   f"\"{PAPER_INSTRUCTION}\" (the said number gets p={self.prior.p:g})")
+        if self.fallback_note:
+            summary = f"{self.fallback_note}. {summary}"
+        return {"understood": [{"convention": "paper-instruction", "weight": 1.0, "description": PAPER_INSTRUCTION}],
+                "summary": summary, "confidence": None, "clarify": False, "question": None}
+
+    def _backend_fields(self, text: str) -> dict[str, Any]:
+        reader = getattr(self.prior, "understand", None)
+        if reader is None:  # the causal LM scores actions without naming conventions
+            return {"understood": [], "summary": f"the prior of {self.prior.name} for this instruction",
+                    "confidence": None, "clarify": False, "question": None}
+        reading = reader(GAME, text)  # the conventions backend's Understanding
+        from agents.priors.conventions import convention
+
+        understood = [{"convention": cid, "weight": round(float(w), 4),
+                       "description": convention(GAME, cid).description} for cid, w in reading.understood]
+        return {"understood": understood, "summary": reading.summary, "confidence": round(float(reading.confidence), 4),
+                "clarify": bool(reading.clarify), "question": reading.question}
+
+
+# ---------------------------------------------------------------- the adapter
+
+
+class BobSlot:
+    """A room's Bob: the key of the Bob for the adopted prior, the Bob once loaded, and an event set
+    when he is ready (or when training failed, so that a waiting agent turn wakes and says so)."""
+
+    def __init__(self):
+        self.key: str | None = None
+        self.bob: Any = None
+        self.ready = threading.Event()
+
+
+class SaySelect(GameAdapter):
+    """Say-Select: the person plays Alice, the agent a trained Bob for the instruction's prior.
+    `bobs` is an agents.policies.say_select.SaySelectBobs (key / cached / get)."""
+
+    name = GAME
+    partners = PARTNERS
+    needs_prior = True
+    default_instruction = PAPER_INSTRUCTION
+
+    def __init__(self, reader: Reader, bobs: Any, emit: Any, start_task: Any, config: dict[str, Any]):
+        self.reader = reader
+        self.bobs = bobs
+        self.emit = emit
+        self.start_task = start_task
+        self.bob_wait_s = float(config["BOB_WAIT_S"])
+        self.config = {"prior_backend": reader.prior.name, "bob_seed": int(config["BOB_SEED"]),
+                       "bob_episodes": int(config["BOB_EPISODES"])}
+
+    def warm(self) -> None:
+        self.reader.warm()
+
+    def partner_list(self) -> list[dict[str, Any]]:
+        return [{"id": p.id, "name": p.name, "description": p.description, "lambda": p.lam} for p in PARTNERS.values()]
+
+    def lam(self, partner: Partner) -> float:
+        return partner.lam
+
+    # --- rules bridge ---
+
+    def deal(self, seed: int) -> tuple[SaySelectGame, dict[str, Any]]:
+        game = SaySelectGame.deal(seed)
+        return game, {"balls": game.initial, "k": game.k}
+
+    def rebuild(self, events: list[dict[str, Any]]) -> SaySelectGame:
+        return rebuild(events)
+
+    def turn(self, state: SaySelectGame) -> int:
+        return state.step
+
+    def to_act(self, state: SaySelectGame, seat: int) -> str | None:
+        return state.to_act
+
+    def is_over(self, state: SaySelectGame) -> bool:
+        return state.over
+
+    def parse_move(self, state: SaySelectGame, seat: int, move: dict[str, Any]) -> int:
+        return human_move_to_action(move)
+
+    def applied(self, state: SaySelectGame, action: int, seat: int):
+        move = {"say": action + 1} if state.to_act == "human" else agent_action_to_move(action)
+        new_state, reward = state.applied(action)
+        return new_state, reward, move, {}
+
+    def outcome(self, state: SaySelectGame) -> tuple[NewOutcome, dict[str, Any]]:
+        outcome = NewOutcome(score=state.score, total_reward=state.total_reward, k=state.k, turns=state.step)
+        return outcome, {"score": outcome.score, "total_reward": outcome.total_reward, "k": outcome.k,
+                         "turns": outcome.turns}
+
+    # --- what the person sees ---
+
+    def state_fields(self, room: Room) -> dict[str, Any]:
+        game, prior = room.game, room.reading.prior if room.reading else None
+        prev, said = game.bob_context()
+        return {"view": game.view(), "legal": game.legal_moves(), "score": game.score,
+                "prior": prior_row(prior.table, prev, said, prior.backend) if prior and said else None,
+                "prior_table": prior_rows(prior.table, prev, prior.backend)
+                if prior and game.to_act == "human" else None}
+
+    def top_moves(self, top: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"move": agent_action_to_move(t["action"]), **{k: v for k, v in t.items() if k != "action"}}
+                for t in top]
+
+    # --- instructions ---
+
+    def read(self, text: str) -> Reading:
+        return self.reader.read(text)
+
+    def instruction_record(self, room: Room, reading: Reading, adopt: bool):
+        stored = table_json(reading.prior.table)
+        return {"prior": stored}, stored, {}
+
+    def understanding_fields(self, room: Room, reading: Reading, stored: dict[str, Any]) -> dict[str, Any]:
+        prev, _ = room.game.bob_context()
+        return {"prior": prior_rows(reading.prior.table, prev, reading.prior.backend)}
+
+    def reading_from_event(self, payload: dict[str, Any]) -> Reading:
+        fields = {k: payload[k] for k in ("backend", "understood", "summary", "confidence", "clarify", "question")}
+        return Reading(fields, TablePriorReading(table_from_json(payload["prior"]), payload["backend"]))
+
+    def adopt(self, room: Room, reading: Reading) -> None:
+        slot, table = room.agent_slot, reading.prior.table
+        slot.key = self.bobs.key(table, room.partner.lam)
+        slot.bob = self.bobs.cached(table, room.partner.lam)
+        if slot.bob is None:
+            slot.ready.clear()
+        else:
+            slot.ready.set()
+
+    def after_instruction(self, room: Room) -> None:
+        self.prepare_bob(room)
+
+    # --- the agent ---
+
+    def new_agent_slot(self) -> BobSlot:
+        return BobSlot()
+
+    def after_resume(self, room: Room) -> None:
+        if room.agent_slot.bob is None:
+            room.agent_slot.ready.clear()  # a failed training left it set; the retry sets it again
+            self.start_task(self.prepare_bob, room)
+
+    def prepare_bob(self, room: Room) -> None:
+        """Load or train the Bob for the room's current prior, reporting progress as agent_status."""
+        with room.lock:
+            slot, reading = room.agent_slot, room.reading
+            key, ready = slot.key, slot.bob is not None
+        if reading is None:
+            return
+        if ready:
+            self.emit("agent_status", protocol.agent_status(room.id, "ready", 1.0, "your partner is ready"), to=room.id)
+            return
+        last = [0.0]
+
+        def progress(fraction: float) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.25:
+                last[0] = now
+                self.emit("agent_status", protocol.agent_status(
+                    room.id, "training", round(float(fraction), 3),
+                    f"your partner is learning to follow this instruction ({fraction:.0%})"), to=room.id)
+
+        try:
+            bob = self.bobs.get(reading.prior.table, room.partner.lam, progress)
+        except Exception as e:
+            log.exception("training Bob %s for game %s failed", key, room.id)
+            with room.lock:
+                if slot.key == key:
+                    slot.ready.set()  # wake a waiting agent turn: it finds no Bob and says so
+            self.emit("agent_status", protocol.agent_status(
+                room.id, "failed", 0.0, f"your partner could not be trained ({e}); "
+                                        f"start a new game or send another instruction"), to=room.id)
+            return
+        with room.lock:
+            if slot.key != key:
+                return  # a newer instruction replaced this prior while it trained
+            slot.bob = bob
+            slot.ready.set()
+        self.emit("agent_status", protocol.agent_status(room.id, "ready", 1.0, "your partner is ready"), to=room.id)
+
+    def wait_for_agent(self, room: Room) -> str | None:
+        if not room.agent_slot.ready.wait(timeout=self.bob_wait_s):
+            log.error("game %s: no Bob after %.0f s; the agent's turn is left pending", room.id, self.bob_wait_s)
+            return "your partner is not ready; send resume to try again"
+        if room.agent_slot.bob is None:
+            return "your partner could not be trained; send another instruction, or resume to try again"
+        return None
+
+    def agent_turn(self, room: Room) -> AgentTurn:
+        with room.lock:
+            bob, key, prior, game = room.agent_slot.bob, room.agent_slot.key, room.reading.prior, room.game
+        prev, said = game.bob_context()
+        return AgentTurn(agent=bob, view=(prev, said), legal=range(NUM_BALLS + 1),
+                         log_prior=prior.table[prev, said - 1], lam=room.partner.lam,
+                         record={"prior": prior_row(prior.table, prev, said, prior.backend), "bob": key})

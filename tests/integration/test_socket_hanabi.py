@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from agents.envs.hanabi.hanablive import from_hanablive
 from agents.envs.hanabi.rules import COLOR_NAMES, COLORS, HanabiGame, standard_deck
-from agents.hanabi_policy import load_hanabi_agent
-from agents.learn.hanabi_net import NetConfig, PolicyNet
+from agents.policies.hanabi import load_hanabi_agent
+from agents.policies.hanabi_net import NetConfig, PolicyNet
 from server.app import socketio
 from server.db.models import Event, Game, Instruction, Outcome
 from server.games import hanabi

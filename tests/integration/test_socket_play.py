@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from agents.policies import Decision
 from server.app import create_app, socketio
 from server.db.models import Event, Game, Instruction, Outcome
 from server.db.store import make_engine
@@ -27,15 +28,17 @@ class IntuitiveBob:
     def __init__(self, gate: threading.Event | None = None):
         self.gate = gate
 
-    def act(self, prev: int, said: int):
+    def act(self, view, legal, log_prior, lam, *, asked=False) -> Decision:
+        prev, said = view
         if self.gate is not None:
             self.gate.wait(10)
         action = 5 if said == prev else said - 1
         q = np.zeros(6)
         q[action] = 1.0
         log_prior = np.log(np.full(6, 1 / 6))
-        return action, {"q": q, "log_prior": log_prior, "value": q + 0.25 * log_prior,
-                        "explanation": f"you said {said}"}
+        value = q + 0.25 * log_prior
+        top = [{"action": int(a), "q": q[a], "log_prior": log_prior[a], "value": value[a]} for a in np.argsort(-value)]
+        return Decision(move=action, explanation=f"you said {said}", top=top, lam=0.25)
 
 
 class Inbox:

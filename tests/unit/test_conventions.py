@@ -12,7 +12,7 @@ from agents.envs.hanabi.encoding import encode
 from agents.envs.hanabi.language import PAPER_INSTRUCTIONS, history_item_text, move_text
 from agents.envs.hanabi.rules import HanabiGame, HistoryItem, MoveType, all_moves
 from agents.envs.say_select import BOB_ACTION_TEXTS, bob_observation_text
-from agents.learn.hanabi_net import paper_prior_logits
+from agents.policies.hanabi_net import paper_prior_logits
 from agents.priors.base import log_softmax
 from agents.priors.conventions import CONVENTIONS, convention, mixture
 from agents.priors.conventions.hanabi import PartnerMove, paper_logits, parse_action, parse_observation
@@ -56,7 +56,7 @@ def test_paper_logits_match_the_rule_on_all_321_observations(hint, hint_type):
 
 @pytest.mark.parametrize("hint", ["color", "rank"])
 def test_training_prior_on_encoded_observations_equals_paper_logits(hint):
-    """hanabi_net.paper_prior_logits, the vectorised form instructPPO and instructQ use, is paper_logits."""
+    """policies.hanabi_net.paper_prior_logits, the vectorised form instructPPO and instructQ use, is paper_logits."""
     items = list(partner_moves())
     observations = np.stack([encode(game_whose_last_move_is(item), 0) for item, _ in items])
     expected = np.stack([paper_logits(hint, history_item_text(item), MOVE_TEXTS) for item, _ in items])

@@ -9,18 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from agents.envs.hanabi.deduction import known_class, possible_cards
 from agents.envs.hanabi.encoding import encode
 from agents.envs.hanabi.rules import HanabiGame, standard_deck
 from agents.learn.hanabi_eval import Report, play_knowledge, self_play
-from agents.learn.hanabi_net import (
-    PolicyNet,
-    masked_entropy,
-    masked_kl,
-    paper_prior_logits,
-    prior_log_probs,
-)
-from agents.learn.hanabi_ppo import PPOArgs, advantages, load, new_state, save, train
-from agents.learn.hanabi_rulebots import ConventionBot, known_class, possible_cards
+from agents.learn.hanabi_ppo import PPOArgs, advantages, load, masked_entropy, masked_kl, new_state, save, train
+from agents.policies.hanabi_net import PolicyNet, paper_prior_logits, prior_log_probs
+from agents.policies.hanabi_rulebots import ConventionBot
 
 R, Y, G, W, B = range(5)
 
@@ -267,7 +262,7 @@ def test_ppo_checkpoint_on_cpu_resumes_with_its_optimizer(tmp_path):
 
 @needs_cuda
 def test_ppo_trains_on_cuda_and_its_checkpoint_resumes_on_cpu_and_cuda(tmp_path):
-    from agents.hanabi_policy import load_hanabi_agent
+    from agents.policies.hanabi import load_hanabi_agent
 
     args = PPOArgs(num_envs=8, num_steps=4, value_warmup_updates=0, device="cuda")
     state, devices = new_state(args, PolicyNet()), []
@@ -277,7 +272,8 @@ def test_ppo_trains_on_cuda_and_its_checkpoint_resumes_on_cpu_and_cuda(tmp_path)
     path = str(tmp_path / "ppo.pt")
     save(path, args, state, meta={"name": "gpu", "instruction": "color"})
     assert all(t.device.type == "cpu" for t in tensors_in(torch.load(path, weights_only=True)))
-    assert 0 <= load_hanabi_agent(path).act(HanabiGame(seed=0))[0] < 20
+    game = HanabiGame(seed=0)
+    assert 0 <= load_hanabi_agent(path).act(game, game.legal_moves(), None, 0.0).move < 20
     for device in ("cpu", "cuda"):
         on = dataclasses.replace(args, device=device)
         resumed = load(path, on)
@@ -289,9 +285,9 @@ def test_ppo_trains_on_cuda_and_its_checkpoint_resumes_on_cpu_and_cuda(tmp_path)
 
 @needs_cuda
 def test_q_trains_on_cuda_and_its_checkpoint_resumes_on_cpu(tmp_path):
-    from agents.hanabi_policy import load_hanabi_agent
     from agents.learn.hanabi_q import QArgs
     from agents.learn.hanabi_q import train as train_q
+    from agents.policies.hanabi import load_hanabi_agent
 
     # one step of 8 games fills the replay to learning_starts, then 2 updates (data_ratio 2 * 8 / 8)
     args = QArgs(num_envs=8, learning_starts=8, batch_size=8, buffer_size=64, device="cuda")
@@ -306,7 +302,8 @@ def test_q_trains_on_cuda_and_its_checkpoint_resumes_on_cpu(tmp_path):
     torch.save(net.checkpoint(step=8, meta={"name": "gpu-q", "instruction": "color"}), path)
     ckpt = torch.load(path, weights_only=True)
     assert all(t.device.type == "cpu" for t in tensors_in(ckpt))
-    assert 0 <= load_hanabi_agent(path).act(HanabiGame(seed=0))[0] < 20
+    game = HanabiGame(seed=0)
+    assert 0 <= load_hanabi_agent(path).act(game, game.legal_moves(), None, 0.0).move < 20
     resumed = PolicyNet.from_checkpoint(torch.load(path, map_location="cpu", weights_only=True))
     assert train_q(dataclasses.replace(args, device="cpu"), resumed, 16, step=ckpt["step"]) == 16
     assert {p.device.type for p in resumed.parameters()} == {"cpu"}

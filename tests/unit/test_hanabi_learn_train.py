@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from agents.hanabi_policy import load_hanabi_agent
+from agents.policies.hanabi import load_hanabi_agent
 from server.cli import main
 
 
@@ -50,7 +50,7 @@ def test_instruct_q_run_checkpoints_and_resumes(tmp_path):
 
 
 def test_evaluate_prints_saves_the_matrix_and_writes_cards_with_the_measured_numbers(tmp_path, capsys):
-    from agents.learn.hanabi_net import NetConfig, PolicyNet
+    from agents.policies.hanabi_net import NetConfig, PolicyNet
 
     path = tmp_path / "tiny.pt"
     meta = {"name": "tiny", "instruction": "rank", "algo": "instructPPO", "beta": 2.0, "steps": 10, "wall_s": 60}
@@ -68,7 +68,7 @@ def test_evaluate_prints_saves_the_matrix_and_writes_cards_with_the_measured_num
 
 
 def test_a_run_started_from_an_rl_checkpoint_lists_both_stages_on_its_card(tmp_path):
-    from agents.learn.hanabi_net import NetConfig, PolicyNet
+    from agents.policies.hanabi_net import NetConfig, PolicyNet
 
     first = tmp_path / "first.pt"
     meta = {"name": "color", "instruction": "color", "algo": "instructPPO", "beta": 2.0, "steps": 1000,
@@ -122,7 +122,7 @@ def test_an_unknown_device_is_a_clear_error(tmp_path, capsys):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_a_cuda_run_evaluates_checkpoints_and_resumes_on_cpu(tmp_path):
-    from agents.hanabi_policy import load_hanabi_agent
+    from agents.policies.hanabi import load_hanabi_agent
 
     common = ["train", "hanabi", "--instruction", "color", "--num-envs", "8", "--eval-games", "2"]
     for algo, steps in (("ppo", 256), ("q", 64)):

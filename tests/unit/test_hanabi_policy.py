@@ -3,13 +3,16 @@
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 
+from agents.envs.hanabi.deduction import is_playable
+from agents.envs.hanabi.encoding import encode
 from agents.envs.hanabi.rules import HanabiGame
-from agents.hanabi_policy import RuleBotAgent, explain, load_hanabi_agent
-from agents.learn.hanabi_net import NetConfig, PolicyNet
-from agents.learn.hanabi_rulebots import is_playable
+from agents.policies import Decision
+from agents.policies.hanabi import RuleBotAgent, explain, load_hanabi_agent
+from agents.policies.hanabi_net import NetConfig, PolicyNet, paper_prior_logits, prior_log_probs
 from tests.unit.test_hanabi_learn import B, DEAL, R, W, deck_starting_with, game_after
 
 
@@ -22,35 +25,50 @@ def agent_path(tmp_path):
     return str(path)
 
 
+def act(agent, game, log_prior=None, lam=0.0, asked=False) -> Decision:
+    """The agent's decision over all of `game`'s legal moves."""
+    return agent.act(game, game.legal_moves(), log_prior, lam, asked=asked)
+
+
+def paper_log_prior(game, instruction, beta):
+    """The paper's prior log softmax(beta * L) for the player to move, over its legal moves."""
+    obs, legal = torch.from_numpy(encode(game, game.current_player))[None], torch.from_numpy(game.legal_mask())[None]
+    return prior_log_probs(paper_prior_logits(obs, instruction), legal, beta)[0, game.legal_moves()].numpy()
+
+
 def test_load_and_act_return_a_legal_move_with_ranked_explained_alternatives(agent_path):
     agent = load_hanabi_agent(agent_path)
     game = game_after(10)
-    uid, info = agent.act(game)
+    decision = act(agent, game)
+    uid = decision.move
     assert game.is_legal(uid) and agent.name == "tiny" and agent.instruction == "color"
-    top = info["top_moves"]
+    top = decision.top
     assert top[0]["uid"] == uid and len(top) == 3
     assert [m["score"] for m in top] == sorted((m["score"] for m in top), reverse=True)
     assert all(game.is_legal(m["uid"]) for m in top)
-    assert isinstance(info["explanation"], str) and info["explanation"].endswith(".")
+    assert isinstance(decision.explanation, str) and decision.explanation.endswith(".")
 
 
 def test_the_prior_term_is_lambda_times_the_log_prior(agent_path):
     agent = load_hanabi_agent(agent_path)
     game = game_after(10)  # after a red hint on A and C the colour prior favours playing A or C
-    _, plain = agent.act(game)
-    assert all(m["prior_term"] == 0 for m in plain["top_moves"])
-    uid, info = agent.act(game, lam=100.0)
-    assert uid in (5, 7)
+    plain = act(agent, game)
+    assert all(m["prior_term"] == 0 for m in plain.top) and plain.lam == 0.0
+    decision = act(agent, game, paper_log_prior(game, "color", beta=2.0), lam=100.0)
+    assert decision.move in (5, 7) and decision.lam == 100.0
     legal = int(game.legal_mask().sum())
     expected = 100.0 * (2.0 - math.log(2 * math.e ** 2 + legal - 2))  # log softmax(beta * L) at a favoured move
-    assert info["prior_term"] == pytest.approx(expected, rel=1e-4)
+    assert decision.top[0]["prior_term"] == pytest.approx(expected, rel=1e-4)
 
 
-def test_given_prior_logits_replace_the_paper_prior(agent_path):
+def test_a_given_prior_reweights_the_moves(agent_path):
     agent = load_hanabi_agent(agent_path)
+    game = game_after(10)
     logits = torch.zeros(20)
     logits[3] = 50.0  # discard D
-    assert agent.act(game_after(10), prior_logits=logits, lam=10.0)[0] == 3
+    log_prior = torch.log_softmax(logits[game.legal_moves()], -1).numpy()
+    assert act(agent, game, log_prior, lam=10.0).move == 3
+    assert act(agent, game, None, lam=10.0).lam == 0.0  # no prior given: nothing to re-weight
 
 
 def test_explanations_say_you_asked_only_when_the_person_asked():
@@ -104,10 +122,12 @@ def test_a_hint_explanation_does_not_depend_on_the_persons_hidden_cards():
 def test_rule_bot_partner_has_the_same_interface():
     agent = load_hanabi_agent("rulebot:color")
     assert isinstance(agent, RuleBotAgent)
-    uid, info = agent.act(game_after(10), asked=True)
-    assert uid == 7 and info["top_moves"][0] == {"uid": 7, "move": "play C", "rule": "follow"}
-    assert "you asked me to play colour-hinted cards" in info["explanation"]
-    assert "you asked" not in agent.act(game_after(10))[1]["explanation"]
+    game = game_after(10)
+    decision = act(agent, game, np.zeros(len(game.legal_moves())), lam=1.0, asked=True)
+    assert decision.move == 7 and decision.top[0] == {"uid": 7, "move": "play C", "rule": "follow"}
+    assert decision.lam == 0.0  # a rule bot has no scores for a prior to re-weight
+    assert "you asked me to play colour-hinted cards" in decision.explanation
+    assert "you asked" not in act(agent, game_after(10)).explanation
 
 
 def test_a_missing_checkpoint_says_where_the_agents_are(tmp_path):
@@ -117,4 +137,4 @@ def test_a_missing_checkpoint_says_where_the_agents_are(tmp_path):
 
 def test_act_refuses_a_view_dict(agent_path):
     with pytest.raises(TypeError, match="HanabiGame"):
-        load_hanabi_agent(agent_path).act(game_after().view(0))
+        load_hanabi_agent(agent_path).act(game_after().view(0), game_after().legal_moves(), None, 0.0)

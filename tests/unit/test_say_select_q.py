@@ -8,10 +8,18 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from agents import policies
-from agents.envs.say_select import ALICE, BOB, EVAL_CONFIGURATIONS, QUIT, SaySelectEnv, bob_prior_table
+from agents.envs.say_select import (
+    ALICE,
+    BOB,
+    BOB_ACTIONS,
+    EVAL_CONFIGURATIONS,
+    QUIT,
+    SaySelectEnv,
+    bob_prior_table,
+    uniform_table,
+)
 from agents.learn import say_select_q as sq
-from agents.policies import SaySelectBob, SaySelectBobCache, train_say_select_bob
+from agents.policies.say_select import SaySelectBob, SaySelectBobs
 from agents.priors import PAPER_INSTRUCTION, TablePrior
 
 INTUITIVE = [[1, 2, 3, 4, 5], [0, 2, 3, 4, 5], [1, 0, 3, 4, 5], [1, 2, 0, 4, 5], [1, 2, 3, 0, 5], [1, 2, 3, 4, 0]]
@@ -164,7 +172,7 @@ def test_batch_update_matches_a_per_transition_dict_computation():
     rng = np.random.default_rng(5)
     q = rng.uniform(-1, 1, (1, sq.N_ENTRIES))
     log_prior = table_prior()[None]
-    term = sq.prior_term(log_prior, np.array([0.25]))
+    term = sq.bob_prior_terms(log_prior, np.array([0.25]))
     alice_greedy, bob_greedy, values = sq.greedy_policy(q, term)
     games = random_games(6, seed=7)
     buffer = sq.ReplayBuffer(1, 10)
@@ -238,46 +246,65 @@ def test_say_select_bob_acts_by_q_plus_lambda_log_prior(tmp_path):
     q[0, 2] = [0, 0, 0.1, 0, 0.3, 0]  # Q alone prefers ball 5
     q[3, 2, QUIT] = 1.0
     bob = SaySelectBob(q, 0.25, table_prior())
-    action, info = bob.act(None, 3)
-    assert action == 2  # 0.1 + 0.25 log 0.9 > 0.3 + 0.25 log 0.02
-    assert info["explanation"] == "You said 3, and your instruction points to ball 3, so I select ball 3."
-    assert np.allclose(info["value"], np.array(info["q"]) + 0.25 * np.array(info["log_prior"]))
-    assert bob.act(0, 3)[0] == 2  # 0 also means "no selection yet", as the server sends it
-    action, info = bob.act(3, 3)
-    assert action == QUIT and info["explanation"] == "You repeated the ball I just took, so I quit."
+    decision = bob.act((None, 3), BOB_ACTIONS, None, 0.25)
+    assert decision.move == 2  # 0.1 + 0.25 log 0.9 > 0.3 + 0.25 log 0.02
+    assert decision.explanation == "You said 3, and your instruction points to ball 3, so I select ball 3."
+    top = decision.top  # every action, best first, its numbers rounded to 6 decimals
+    assert [m["action"] for m in top][0] == 2 and sorted(m["action"] for m in top) == list(BOB_ACTIONS)
+    assert [m["value"] for m in top] == sorted((m["value"] for m in top), reverse=True)
+    assert np.allclose([m["value"] for m in top], [m["q"] + 0.25 * m["log_prior"] for m in top], atol=1e-6)
+    assert bob.act((0, 3), BOB_ACTIONS, None, 0.25).move == 2  # 0 also means "no selection yet", as the server sends it
+    decision = bob.act((3, 3), BOB_ACTIONS, None, 0.25)
+    assert decision.move == QUIT and decision.explanation == "You repeated the ball I just took, so I quit."
     vanilla = SaySelectBob(q, 0.0, table_prior())
-    action, info = vanilla.act(None, 3)
-    assert action == 4 and "in training that meant ball 5" in info["explanation"]
+    decision = vanilla.act((None, 3), BOB_ACTIONS, None, 0.0)
+    assert decision.move == 4 and "in training that meant ball 5" in decision.explanation
     with pytest.raises(ValueError, match="said 1..5"):
-        bob.act(None, 6)
+        bob.act((None, 6), BOB_ACTIONS, None, 0.25)
 
     bob.save(str(tmp_path / "bob.npz"))
     loaded = SaySelectBob.load(str(tmp_path / "bob.npz"))
     assert np.array_equal(loaded.q, bob.q) and loaded.lam == 0.25
-    assert loaded.act(2, 4) == bob.act(2, 4)
+    assert loaded.act((2, 4), BOB_ACTIONS, None, 0.25) == bob.act((2, 4), BOB_ACTIONS, None, 0.25)
+
+
+def test_say_select_bob_weighs_the_given_prior_row_and_reports_the_lambda_it_applied():
+    q = np.zeros((6, 5, 6))
+    q[0, 2] = [0, 0, 0.1, 0, 0.3, 0]
+    bob = SaySelectBob(q, 0.25, table_prior())
+    quit_row = np.log(np.array([0.02, 0.02, 0.02, 0.02, 0.02, 0.9]))  # another instruction: quit
+    decision = bob.act((0, 3), BOB_ACTIONS, quit_row, 0.25)
+    assert decision.move == QUIT and decision.lam == 0.25
+    assert decision.top[0] == {"action": QUIT, "q": 0.0, "log_prior": round(float(quit_row[QUIT]), 6),
+                               "value": round(0.25 * float(quit_row[QUIT]), 6)}
+    never_quit = np.array([np.log(0.25)] * 4 + [-np.inf] * 2)  # p = 0: -inf, reported as None
+    decision = bob.act((0, 3), BOB_ACTIONS, never_quit, 0.25)
+    assert decision.move == 2 and decision.top[-1]["log_prior"] is None and decision.top[-1]["value"] is None
+    ignored = bob.act((0, 3), BOB_ACTIONS, never_quit, 0.0)  # lam 0: 0 * -inf counts as 0
+    assert ignored.move == 4 and ignored.lam == 0.0 and "in training" in ignored.explanation
+    with pytest.raises(ValueError, match="legal actions"):
+        bob.act((0, 3), range(5), None, 0.25)
 
 
 def test_trained_bob_matches_the_trainer_conventions():
     progress = []
-    bob = train_say_select_bob(table_prior(), 0.25, seed=2, episodes=1000, progress=progress.append)
+    bob = sq.train_bob(table_prior(), 0.25, seed=2, progress=progress.append, episodes=1000)
     result = sq.train([2], table_prior(), [0.25], sq.Config(episodes=1000))
     assert np.array_equal(bob.conventions(), result.conventions()[0])
     assert bob.eval_score == result.best_score[0]
     assert 5 <= len(progress) <= 60 and progress[-1] == 1.0
 
 
-def test_bob_cache_trains_each_key_once_and_reuses_files(tmp_path, monkeypatch):
+def test_bob_cache_trains_each_key_once_and_reuses_files(tmp_path):
     calls = []
-    real_train = policies.train_say_select_bob
 
-    def counting_train(*args, **kwargs):
-        calls.append(args)
-        return real_train(*args, **kwargs)
+    def counting_train(table, lam, seed, progress):
+        calls.append((lam, seed))
+        return sq.train_bob(table, lam, seed, progress, episodes=300)
 
-    monkeypatch.setattr(policies, "train_say_select_bob", counting_train)
-    cache = SaySelectBobCache(str(tmp_path), episodes=300)
+    cache = SaySelectBobs(counting_train, str(tmp_path), seed=1, tag="episodes=300")
     bobs = []
-    threads = [threading.Thread(target=lambda: bobs.append(cache.get_or_train(table_prior(), 0.25, 1)))
+    threads = [threading.Thread(target=lambda: bobs.append(cache.get(table_prior(), 0.25, None)))
                for _ in range(3)]
     for t in threads:
         t.start()
@@ -286,9 +313,28 @@ def test_bob_cache_trains_each_key_once_and_reuses_files(tmp_path, monkeypatch):
     assert len(calls) == 1 and all(b is bobs[0] for b in bobs)
     assert len(list(tmp_path.glob("say_select_bob_*.npz"))) == 1
 
-    fresh = SaySelectBobCache(str(tmp_path), episodes=300)
-    again = fresh.get_or_train(table_prior(), 0.25, 1)
+    fresh = SaySelectBobs(counting_train, str(tmp_path), seed=1, tag="episodes=300")
+    assert np.array_equal(fresh.cached(table_prior(), 0.25).q, bobs[0].q) and len(calls) == 1  # read from disk
+    again = fresh.get(table_prior(), 0.25, None)
     assert len(calls) == 1 and np.array_equal(again.q, bobs[0].q)
-    fresh.get_or_train(table_prior(0.8), 0.25, 1)
-    fresh.get_or_train(table_prior(), 0.25, 2)
+    fresh.get(table_prior(0.8), 0.25, None)
+    SaySelectBobs(counting_train, str(tmp_path), seed=2, tag="episodes=300").get(table_prior(), 0.25, None)
     assert len(calls) == 3
+
+
+def test_bob_cache_trains_each_prior_once_and_vanilla_once_for_all():
+    calls = []
+
+    def train(table, lam, seed, progress):
+        calls.append((lam, seed))
+        return {"trained on": table}
+
+    bobs = SaySelectBobs(train, seed=3)
+    a, b = np.zeros((6, 5, 6)), np.ones((6, 5, 6))
+    assert bobs.get(a, 0.25, print) is bobs.get(a, 0.25, print)
+    bobs.get(b, 0.25, print)
+    assert bobs.get(a, 0.0, print) is bobs.get(b, 0.0, print)
+    assert calls == [(0.25, 3), (0.25, 3), (0.0, 3)]
+    assert np.array_equal(bobs.get(b, 0.0, print)["trained on"], uniform_table())  # lam 0 ignores the prior
+    assert bobs.cached(b, 0.25) is not None and bobs.cached(b, 0.5) is None
+    assert bobs.key(a + 1e-9, 0.25) == bobs.key(a, 0.25) != bobs.key(a, 0.5)  # tables as stored, to 6 decimals

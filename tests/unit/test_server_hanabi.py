@@ -1,4 +1,4 @@
-"""Hanabi's server glue (server/games/hanabi.py, server/partners.py): protocol moves, refusals that say
+"""Hanabi's server glue (server/games/hanabi.py): protocol moves, refusals that say
 why, the person's view built from the rules' view, the move log, and which agent an instruction calls for."""
 
 import pytest
@@ -6,7 +6,6 @@ import pytest
 from agents.envs.hanabi.rules import HanabiGame, all_moves
 from server.games import hanabi
 from server.messages import ProtocolError
-from server.partners import hanabi_agent_specs, hanabi_role
 
 
 def refusal(game: HanabiGame, move: dict) -> ProtocolError:
@@ -56,15 +55,15 @@ def test_the_person_view_shows_the_partner_hand_and_only_knowledge_of_their_own(
 
 
 def test_the_reading_calls_for_the_matching_agent():
-    assert hanabi_role([("color-hint-play", 1.0)]) == "color"
-    assert hanabi_role([("rank-hint-play", 0.7), ("color-hint-play", 0.3)]) == "rank"
-    assert hanabi_role([("discard-oldest", 1.0)]) == "vanilla"
-    assert hanabi_role([]) == "vanilla"
+    assert hanabi.role_for([("color-hint-play", 1.0)]) == "color"
+    assert hanabi.role_for([("rank-hint-play", 0.7), ("color-hint-play", 0.3)]) == "rank"
+    assert hanabi.role_for([("discard-oldest", 1.0)]) == "vanilla"
+    assert hanabi.role_for([]) == "vanilla"
 
 
 def test_missing_checkpoints_are_replaced_by_labelled_rule_bots(tmp_path):
     (tmp_path / "rank.pt").write_bytes(b"")
-    specs = hanabi_agent_specs(str(tmp_path))
+    specs = hanabi.agent_specs(str(tmp_path))
     assert specs["rank"].source == str(tmp_path / "rank.pt") and not specs["rank"].is_rulebot
     assert specs["color"].source == "rulebot:color" and "standing in" in specs["color"].label
     assert specs["vanilla"].is_rulebot and "vanilla" in specs["vanilla"].label

@@ -1,4 +1,4 @@
-"""The server's Say-Select glue (server/games/say_select.py) and prior formats (server/partners.py)."""
+"""The server's Say-Select adapter (server/games/say_select.py): rules bridge, prior formats, reader."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from agents.priors import TablePrior
 from server.games import say_select
 from server.games.say_select import SaySelectGame
 from server.messages import ProtocolError
-from server.partners import BobProvider, Interpreter, load_prior, prior_rows, table_from_json, table_json
+from server.games.say_select import Reader, load_prior, prior_rows, table_from_json, table_json
 
 
 def play(game: SaySelectGame, *actions: int) -> SaySelectGame:
@@ -56,27 +56,29 @@ def test_deal_is_fixed_by_the_seed():
 
 
 def test_table_understanding_is_labelled_a_stand_in_and_round_trips_through_json():
-    u = Interpreter(TablePrior(0.9)).understand("whatever you like")
-    assert "stand-in" in u.backend and "stand-in" in u.summary and u.confidence is None
-    assert u.table.shape == (6, 5, 6)
-    rows = prior_rows(u.table, prev=2, backend=u.backend)
+    u = Reader(TablePrior(0.9)).read("whatever you like")
+    assert "stand-in" in u.fields["backend"] and "stand-in" in u.fields["summary"] and u.fields["confidence"] is None
+    assert u.prior.table.shape == (6, 5, 6)
+    rows = prior_rows(u.prior.table, prev=2, backend=u.prior.backend)
     assert rows["previous"] == "2" and rows["rows"]["3"][2] == pytest.approx(0.9)
-    assert np.allclose(table_from_json(table_json(u.table)), u.table, atol=1e-6)
+    assert np.allclose(table_from_json(table_json(u.prior.table)), u.prior.table, atol=1e-6)
 
 
 def test_an_unavailable_backend_falls_back_to_the_table_and_says_so():
     prior, note = load_prior("lm", lm_model=None)
     assert isinstance(prior, TablePrior) and "INSTRUCTPLAY_LM_MODEL" in note
-    assert "unavailable" in Interpreter(prior, note).understand("x").summary
+    assert "unavailable" in Reader(prior, note).read("x").fields["summary"]
     assert load_prior("table")[1] is None
 
 
-def test_bob_provider_trains_each_prior_once_and_vanilla_once_for_all():
+def test_the_bob_cache_trains_each_prior_once_and_vanilla_once_for_all():
+    from agents.policies.say_select import SaySelectBobs
+
     calls = []
-    provider = BobProvider(lambda table, lam, seed, progress: calls.append((lam, seed)) or object(), seed=3)
+    bobs = SaySelectBobs(lambda table, lam, seed, progress: calls.append((lam, seed)) or object(), seed=3)
     a, b = np.zeros((6, 5, 6)), np.ones((6, 5, 6))
-    assert provider.get(a, 0.25, print) is provider.get(a, 0.25, print)
-    provider.get(b, 0.25, print)
-    assert provider.get(a, 0.0, print) is provider.get(b, 0.0, print)
+    assert bobs.get(a, 0.25, print) is bobs.get(a, 0.25, print)
+    bobs.get(b, 0.25, print)
+    assert bobs.get(a, 0.0, print) is bobs.get(b, 0.0, print)
     assert calls == [(0.25, 3), (0.25, 3), (0.0, 3)]
-    assert provider.cached(b, 0.25) is not None and provider.cached(b, 0.5) is None
+    assert bobs.cached(b, 0.25) is not None and bobs.cached(b, 0.5) is None

@@ -1,7 +1,8 @@
 """Batched Hanabi: many games stepped at once as torch tensors, for training.
 
-This module owns the fast engine. Its semantics are those of the rules of record
-(`agents/envs/hanabi/rules.py`) and so of DeepMind's Hanabi Learning Environment (HLE):
+This module owns the fast engine. Its semantics, and its numbers (colours, ranks, copies, tokens, deck
+and hand sizes), are those of the rules of record (`agents/envs/hanabi/rules.py`) and so of DeepMind's
+Hanabi Learning Environment (HLE):
 
 - 5 colours in HLE order R Y G W B, ranks 1-5 with 3/2/2/2/1 copies; 2 to 5 players, hand size 5
   (2-3 players) or 4 (4-5 players); 8 hint tokens, 3 lives; player 0 starts.
@@ -58,15 +59,12 @@ On CPU, use torch.set_num_threads to match the cores you can spare; speed: bench
 
 import torch
 
-NUM_COLORS = 5
-NUM_RANKS = 5
+from agents.envs.hanabi.encoding import encoding_size
+from agents.envs.hanabi.rules import CARD_COPIES, DECK_SIZE, MAX_INFORMATION_TOKENS, MAX_LIFE_TOKENS, NUM_COLORS
+from agents.envs.hanabi.rules import NUM_RANKS, card_code, check_num_players, hand_size_for, num_moves, standard_deck
+
 NUM_CARDS = NUM_COLORS * NUM_RANKS  # distinct cards
 EMPTY = NUM_CARDS  # the "no card" value in hands and decks
-DECK_SIZE = 50
-MAX_INFO = 8
-MAX_LIVES = 3
-COPIES = (3, 2, 2, 2, 1)  # copies of rank 1..5 in each colour
-KNOWLEDGE_BITS = NUM_CARDS + NUM_COLORS + NUM_RANKS  # 35 per card in the encoding
 NO_HINT = NUM_COLORS + NUM_RANKS  # hint kinds: 0-4 colour, 5-9 rank, 10 no hint
 # Packed knowledge of one card, 16 bits: 0-4 colour c plausible, 5-9 rank r plausible,
 # 10-12 hinted colour (0 none, 1 + c), 13-15 hinted rank (0 none, 1 + r).
@@ -74,35 +72,16 @@ COLOR_HINT_SHIFT, RANK_HINT_SHIFT, PACKED_BITS = 10, 13, 16
 NEW_CARD = (1 << NO_HINT) - 1  # a fresh card: everything plausible, nothing hinted
 
 
-def hand_size(num_players):
-    """Cards in a full hand: 5 for 2-3 players, 4 for 4-5."""
-    return 5 if num_players <= 3 else 4
-
-
-def num_moves(num_players):
-    """Number of HLE move uids: discards, plays, colour hints, rank hints."""
-    return 2 * hand_size(num_players) + (num_players - 1) * (NUM_COLORS + NUM_RANKS)
-
-
-def encoding_size(num_players):
-    """Length of HLE's canonical observation: 658, 956, 1041, 1280 for 2, 3, 4, 5 players."""
-    h = hand_size(num_players)
-    hands = (num_players - 1) * h * NUM_CARDS + num_players
-    board = DECK_SIZE - num_players * h + NUM_CARDS + MAX_INFO + MAX_LIVES
-    last_action = 2 * num_players + 4 + NUM_COLORS + NUM_RANKS + 2 * h + NUM_CARDS + 2
-    return hands + board + DECK_SIZE + last_action + num_players * h * KNOWLEDGE_BITS
-
-
 def deck_of_all_cards():
     """The 50 cards in sorted order: R1 R1 R1 R2 R2 ... B5."""
-    return [c * NUM_RANKS + r for c in range(NUM_COLORS) for r in range(NUM_RANKS) for _ in range(COPIES[r])]
+    return [card_code(c, r) for c, r in standard_deck()]
 
 
 class _Tables:
     """Small constant lookup tables that turn move uids, cards and knowledge into bits (built once)."""
 
     def __init__(self, num_players, device):
-        p, h = num_players, hand_size(num_players)
+        p, h = num_players, hand_size_for(num_players)
         cards = torch.arange(NUM_CARDS + 1)
         color, rank = cards // NUM_RANKS, cards % NUM_RANKS
         color[EMPTY], rank[EMPTY] = NUM_COLORS, NUM_RANKS  # out of range: matches no hint
@@ -139,12 +118,12 @@ class _Tables:
         self.knowledge_bits = self._knowledge_bits()  # (65536, 35) bool
 
         # Discard thermometer: the k-th discarded copy of card c sets bit discard_start[c] + k.
-        copies = torch.tensor(COPIES * NUM_COLORS)
+        copies = torch.tensor(CARD_COPIES * NUM_COLORS)
         self.discard_start = copies.cumsum(0) - copies
         self.deck_cards = torch.tensor(deck_of_all_cards())
         self.deck_steps = torch.arange(DECK_SIZE - p * h)
-        self.info_steps = torch.arange(MAX_INFO)
-        self.life_steps = torch.arange(MAX_LIVES)
+        self.info_steps = torch.arange(MAX_INFORMATION_TOKENS)
+        self.life_steps = torch.arange(MAX_LIFE_TOKENS)
         self.players = torch.arange(p)
         self.seat_onehot = torch.eye(p, dtype=torch.bool)
         self.firework_levels = torch.arange(1, NUM_RANKS + 1)
@@ -184,10 +163,9 @@ class BatchedHanabi:
     """`num_games` independent Hanabi games of `num_players` players, stepped together on `device`."""
 
     def __init__(self, num_games, num_players=2, device="cpu", seed=None, decks=None):
-        if not 2 <= num_players <= 5:
-            raise ValueError(f"Hanabi needs 2 to 5 players, got num_players={num_players}")
+        check_num_players(num_players)
         self.num_games, self.num_players = num_games, num_players
-        self.hand_size = hand_size(num_players)
+        self.hand_size = hand_size_for(num_players)
         self.num_moves = num_moves(num_players)
         self.encoding_size = encoding_size(num_players)
         self.device = torch.device(device)
@@ -241,8 +219,8 @@ class BatchedHanabi:
         self.fireworks[games] = 0
         self.discards[games] = 0
         self.discard_bits[games] = False
-        self.info[games] = MAX_INFO
-        self.lives[games] = MAX_LIVES
+        self.info[games] = MAX_INFORMATION_TOKENS
+        self.lives[games] = MAX_LIFE_TOKENS
         self.cur[games] = 0
         self.turns_left[games] = p
         self.score[games] = 0
@@ -281,7 +259,7 @@ class BatchedHanabi:
         scored = is_play & (self.fireworks.gather(1, color.unsqueeze(1)).squeeze(1) == rank)
         misplay = is_play & ~scored
         self.fireworks.scatter_add_(1, color.unsqueeze(1), scored.long().unsqueeze(1))
-        token = (is_discard | (scored & (rank == NUM_RANKS - 1))) & (self.info < MAX_INFO)
+        token = (is_discard | (scored & (rank == NUM_RANKS - 1))) & (self.info < MAX_INFORMATION_TOKENS)
         self.info += token.long() - (~is_card_move).long()
         self.lives -= misplay.long()
         self._discard(card, is_discard | misplay)
@@ -333,7 +311,7 @@ class BatchedHanabi:
         own = self.hands.gather(1, self.cur.view(b, 1, 1).expand(b, 1, h)).squeeze(1) != EMPTY
         others = self.hands.gather(1, self._seats(self.cur, 1).unsqueeze(2).expand(b, p - 1, h))
         can_hint = (_lookup(t.card_features, others).any(2) & (self.info > 0).view(b, 1, 1))  # (B, P-1, 10)
-        return torch.cat([own & (self.info < MAX_INFO).unsqueeze(1), own,
+        return torch.cat([own & (self.info < MAX_INFORMATION_TOKENS).unsqueeze(1), own,
                           can_hint[:, :, :NUM_COLORS].reshape(b, -1), can_hint[:, :, NUM_COLORS:].reshape(b, -1)], 1)
 
     def encode(self, observer=None, dtype=torch.float32, out=None):

@@ -14,7 +14,7 @@ Red, yellow, green and blue keep their names, and HLE's white is shown as hanab.
 
 from __future__ import annotations
 
-from agents.envs.hanabi.rules import NUM_COLORS, HanabiGame, Move, MoveType
+from agents.envs.hanabi.rules import NUM_COLORS, NUM_RANKS, HanabiGame, Move, MoveType
 
 VARIANT = "No Variant"
 HLE_COLOR_TO_SUIT = (0, 1, 2, 4, 3)  # R Y G W B -> Red Yellow Green Purple Blue
@@ -84,6 +84,6 @@ def _move(game: HanabiGame, action: dict, number: int) -> Move:
     offset = (target - game.current_player) % game.num_players
     if kind == COLOR_CLUE and offset and 0 <= action["value"] < NUM_COLORS:
         return Move(MoveType.REVEAL_COLOR, target_offset=offset, color=SUIT_TO_HLE_COLOR[action["value"]])
-    if kind == RANK_CLUE and offset and 1 <= action["value"] <= 5:
+    if kind == RANK_CLUE and offset and 1 <= action["value"] <= NUM_RANKS:
         return Move(MoveType.REVEAL_RANK, target_offset=offset, rank=action["value"] - 1)
     raise ValueError(f"action {number} {action} is not a play, discard or clue to another player")

@@ -1,5 +1,5 @@
-"""Hanabi in words: the InstructRL paper's texts (Hu & Sadigh 2023), short move names for people (`move_name`)
-and a readable rendering of a player's view.
+"""Hanabi in words: the InstructRL paper's texts (Hu & Sadigh 2023), short move names for people (`move_name`),
+lists of names ("A, B and E", `join_names`) and a readable rendering of a player's view.
 
 The paper's language model sees only the partner's last move and one candidate move, in these
 exact words (instruct-rl `pyhanabi/gen_all_langs.py`, 2 players, hand positions A-E = slots 0-4,
@@ -16,6 +16,7 @@ A the oldest card):
 from __future__ import annotations
 
 import itertools
+from typing import Sequence
 
 from agents.envs.hanabi.rules import (
     COLOR_NAMES,
@@ -24,15 +25,16 @@ from agents.envs.hanabi.rules import (
     MAX_SCORE,
     NUM_COLORS,
     NUM_RANKS,
+    POSITIONS,
     HanabiGame,
     HistoryItem,
     Move,
     MoveType,
     all_moves,
     card_name,
+    mask_slots,
 )
 
-POSITIONS = "ABCDE"
 NOTHING = "My partner did nothing"
 PAPER_PROMPT = "Instruction: {instruction}\n\nPreviously: {prev_action}.\n\nQuestion: Should I{curr_action}?\n\nAnswer:"
 PAPER_INSTRUCTIONS = {
@@ -50,17 +52,21 @@ def _two_players_only(num_players: int) -> None:
         raise ValueError(f"the paper's Hanabi texts describe 2-player games, not {num_players} players")
 
 
-def _join_positions(slots: list[int]) -> str:
-    """'A', 'A and C', 'A, B and E' (the paper's joining)."""
-    names = [POSITIONS[i] for i in slots]
+def join_names(names: Sequence[str]) -> str:
+    """'A', 'A and C', 'A, B and E': the paper's way of listing positions, used for every list in words."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def join_positions(slots: Sequence[int]) -> str:
+    """The positions of hand slots in words: [0, 2] -> 'A and C'."""
+    return join_names([POSITIONS[i] for i in slots])
 
 
 def hint_text(move: Move, touched_slots: list[int]) -> str:
     """'My partner told me that the color of my cards at position A and E is red'."""
     kind, value = ("color", COLOR_NAMES[move.color]) if move.type is MoveType.REVEAL_COLOR else ("rank", str(move.rank + 1))
     cards = "card" if len(touched_slots) == 1 else "cards"
-    return f"My partner told me that the {kind} of my {cards} at position {_join_positions(touched_slots)} is {value}"
+    return f"My partner told me that the {kind} of my {cards} at position {join_positions(touched_slots)} is {value}"
 
 
 def history_item_text(item: HistoryItem | None) -> str:
@@ -71,7 +77,7 @@ def history_item_text(item: HistoryItem | None) -> str:
         return f"My partner played their card at position {POSITIONS[item.move.card_index]}"
     if item.move.type is MoveType.DISCARD:
         return f"My partner discarded their card at position {POSITIONS[item.move.card_index]}"
-    return hint_text(item.move, [i for i in range(len(POSITIONS)) if item.reveal_bitmask >> i & 1])
+    return hint_text(item.move, mask_slots(item.reveal_bitmask))
 
 
 def partner_last_move_text(game: HanabiGame, player: int) -> str:
@@ -156,8 +162,7 @@ def _move_words(item: HistoryItem, observer: int, num_players: int) -> str:
     target = (item.player + move.target_offset) % num_players
     whom = "you" if target == observer else f"player {target}"
     value = COLOR_NAMES[move.color] if move.type is MoveType.REVEAL_COLOR else f"rank {move.rank + 1}"
-    slots = [i for i in range(len(POSITIONS)) if item.reveal_bitmask >> i & 1]
-    return f"{who} told {whom} which cards are {value}: position {_join_positions(slots)}"
+    return f"{who} told {whom} which cards are {value}: position {join_positions(mask_slots(item.reveal_bitmask))}"
 
 
 def render_view(game: HanabiGame, player: int) -> str:

@@ -25,7 +25,8 @@ Moves are identified by HLE's move uids. With hand size h and p players:
   0..h-1 discard slot i; h..2h-1 play slot i;
   2h + (offset-1)*5 + colour   hint a colour to the player `offset` seats to the left (offset 1..p-1);
   2h + (p-1)*5 + (offset-1)*5 + rank   hint a rank likewise.
-For 2 players: 0-4 discard, 5-9 play, 10-14 hint R Y G W B, 15-19 hint rank 1-5.
+For 2 players: 0-4 discard, 5-9 play, 10-14 hint R Y G W B, 15-19 hint rank 1-5 (DISCARD_UIDS,
+PLAY_UIDS, COLOR_HINT_UIDS, RANK_HINT_UIDS; NUM_MOVES_2P in all). Hand slots are named A-E (POSITIONS).
 
 Card knowledge follows HLE: for every card in a hand, which colours and ranks are still possible
 given the hints received (positive and negative), and which colour / rank was directly hinted.
@@ -42,6 +43,7 @@ import numpy as np
 
 COLORS = "RYGWB"
 COLOR_NAMES = ("red", "yellow", "green", "white", "blue")
+POSITIONS = "ABCDE"  # hand slots 0-4 as the paper and the page name them; A is the oldest card
 NUM_COLORS = 5
 NUM_RANKS = 5
 CARD_COPIES = (3, 2, 2, 2, 1)  # copies of each rank 1..5, per colour
@@ -158,6 +160,21 @@ def uid_from_move(move: Move, num_players: int) -> int:
     return 2 * h + (num_players - 1) * NUM_COLORS + (move.target_offset - 1) * NUM_RANKS + move.rank
 
 
+def _uids_2p(move_type: MoveType) -> range:
+    """The uids of one move type in a 2-player game (each type is one run of uids)."""
+    uids = [uid for uid, move in enumerate(all_moves(2)) if move.type is move_type]
+    return range(uids[0], uids[-1] + 1)
+
+
+# The move uid ranges of a 2-player game, the game the paper and the server play.
+DISCARD_UIDS = _uids_2p(MoveType.DISCARD)  # 0-4: discard A-E
+PLAY_UIDS = _uids_2p(MoveType.PLAY)  # 5-9: play A-E
+COLOR_HINT_UIDS = _uids_2p(MoveType.REVEAL_COLOR)  # 10-14: hint R Y G W B
+RANK_HINT_UIDS = _uids_2p(MoveType.REVEAL_RANK)  # 15-19: hint rank 1-5
+HINT_UIDS = {"color": COLOR_HINT_UIDS, "rank": RANK_HINT_UIDS}  # by hint kind
+NUM_MOVES_2P = num_moves(2)  # 20
+
+
 @dataclass(slots=True)
 class CardKnowledge:
     """What a card's holder knows of it from hints: plausible colours/ranks as bitmasks, direct hints or -1."""
@@ -214,12 +231,13 @@ class HistoryItem:
             "rank": self.rank,
             "scored": self.scored,
             "information_token": self.information_token,
-            "card_info_revealed": _bits(self.reveal_bitmask),
-            "card_info_newly_revealed": _bits(self.newly_revealed_bitmask),
+            "card_info_revealed": mask_slots(self.reveal_bitmask),
+            "card_info_newly_revealed": mask_slots(self.newly_revealed_bitmask),
         }
 
 
-def _bits(mask: int) -> list[int]:
+def mask_slots(mask: int) -> list[int]:
+    """The hand slots set in a bitmask such as a hint's reveal_bitmask, ascending."""
     return [i for i in range(8) if mask >> i & 1]
 
 

@@ -14,7 +14,7 @@ The conventions:
   colour hint touching positions S, L = 1 exactly for playing the cards in S; after anything else, L = 1
   exactly for the colour hints. rank-hint-play is the same with rank. `paper_logits` is the definition
   of this prior: it equals the paper's LM-generated prior on all 6420 (history, move) pairs, and
-  training computes it from encoded observations with `agents.learn.hanabi_net.paper_prior_logits`.
+  training computes it from encoded observations with `agents.policies.hanabi_net.paper_prior_logits`.
 - any-hint-play: after any hint touching S, play exactly S; after anything else, give a hint.
 - hint-keep: a hint marks cards to keep: after a hint touching S, any move but playing or discarding a
   card in S (conditional: silent after other moves).
@@ -32,10 +32,10 @@ from typing import Sequence
 
 import numpy as np
 
+from agents.envs.hanabi.rules import POSITIONS
 from agents.priors.conventions.convention import Convention
 
 GAME = "hanabi"
-POSITIONS = "ABCDE"
 
 _HINT = re.compile(r"told me that the (colou?r|rank) of my cards? at positions? ([A-E](?:\s*(?:,\s*and|,|and)\s*[A-E])*)"
                    r" (?:is|are) (\w+)", re.IGNORECASE)

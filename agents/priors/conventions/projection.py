@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from agents.envs.hanabi.language import move_text
+from agents.envs.hanabi.rules import NUM_MOVES_2P
 from agents.priors.base import Prior, check_game
 from agents.priors.conventions import CONVENTIONS
 from agents.priors.conventions.convention import Convention
@@ -27,9 +29,7 @@ from agents.priors.conventions.prior import DEFAULT_BETA
 OFF_TOPIC_AT_MOST = 0.1
 
 SAY_SELECT_ACTIONS = (" 1", " 2", " 3", " 4", " 5", " 0")
-HANABI_ACTIONS = tuple([f" discard my card at position {p}" for p in "ABCDE"]
-                       + [f" play my card at position {p}" for p in "ABCDE"]
-                       + [" hint color to my partner"] * 5 + [" hint rank to my partner"] * 5)
+HANABI_ACTIONS = tuple(move_text(uid) for uid in range(NUM_MOVES_2P))  # the paper's texts, in uid order
 
 
 def canonical_observations(game: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
