@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from agents.envs.say_select import bob_prior_table
-from agents.learn.say_select_cli import train_runs
+from agents.learn.commands.train_say_select import train_runs
 from agents.learn.say_select_q import Config, train
 from agents.priors import PAPER_INSTRUCTION, TablePrior
 from benchmarks import reference_say_select

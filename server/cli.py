@@ -1,9 +1,10 @@
-"""The `instructplay` command line: one entry point for serving, training, evaluating, interpreting,
-exporting and scoring.
+"""The `instructplay` command line: one entry point for serving, training, evaluating, plotting,
+interpreting, listing conventions, exporting and database upgrades.
 
-Each command lives in the module that owns the work; this file only routes to it. A command module
-provides `add_arguments(parser)` and `run(args) -> int`. Modules are imported only when their command
-runs, so `instructplay --help` stays fast.
+`COMMANDS` below is the one table of commands. Each command is a module in the `commands` package beside
+the code it runs (server/commands/, agents/learn/commands/, agents/priors/commands/), named after the
+command, that provides `add_arguments(parser)` and `run(args) -> int`; this file only routes to it.
+A command module imports its heavy dependencies inside `run`, so `instructplay --help` stays fast.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import sys
 # command -> (module, help). "train" and "evaluate" take the game as their first argument.
 COMMANDS = {
     "serve": ("server.commands.serve", "start the game server"),
-    "train say-select": ("agents.learn.say_select_cli", "train Say-Select agents with instructQ / Q-learning"),
-    "train hanabi": ("agents.learn.hanabi_cli", "train Hanabi agents with instructPPO / instructQ"),
-    "evaluate hanabi": ("agents.learn.hanabi_eval_cli", "evaluate Hanabi agents: self-play, conventions, cross-play"),
-    "plot hanabi": ("agents.learn.hanabi_plot_cli", "plot Hanabi training runs side by side: score and conventions"),
-    "interpret": ("agents.priors.interpret_cli", "show what an instruction is understood to mean"),
-    "conventions": ("agents.priors.conventions_cli", "list the named conventions of a game"),
+    "train say-select": ("agents.learn.commands.train_say_select", "train Say-Select agents with instructQ / Q-learning"),
+    "train hanabi": ("agents.learn.commands.train_hanabi", "train Hanabi agents with instructPPO / instructQ"),
+    "evaluate hanabi": ("agents.learn.commands.evaluate_hanabi",
+                        "evaluate Hanabi agents: self-play, conventions, cross-play"),
+    "plot hanabi": ("agents.learn.commands.plot_hanabi", "plot Hanabi training runs side by side: score and conventions"),
+    "interpret": ("agents.priors.commands.interpret", "show what an instruction is understood to mean"),
+    "conventions": ("agents.priors.commands.conventions", "list the named conventions of a game"),
     "export": ("server.commands.export", "export every game with its instructions and events as JSON Lines"),
     "db": ("server.commands.db", "database maintenance (upgrade to the newest schema)"),
 }
+GROUPS = {"train": "train a game's agents", "evaluate": "evaluate a game's agents",
+          "plot": "plot a game's training runs"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,24 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
             p = sub.add_parser(words[0], help=help_text)
         else:
             if words[0] not in groups:
-                g = sub.add_parser(words[0], help=f"{words[0]} a game's agents")
+                g = sub.add_parser(words[0], help=GROUPS[words[0]])
                 groups[words[0]] = g.add_subparsers(dest="game", required=True)
             p = groups[words[0]].add_parser(words[1], help=help_text)
         p.set_defaults(_module=module)
-        try:
-            importlib.import_module(module).add_arguments(p)
-        except ModuleNotFoundError as e:
-            if not (e.name and module.startswith(e.name)):
-                raise
-            p.set_defaults(_missing=True)
+        importlib.import_module(module).add_arguments(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "_missing", False):
-        print(f"instructplay: this command is not implemented yet ({args._module})", file=sys.stderr)
-        return 2
     return int(importlib.import_module(args._module).run(args) or 0)
 
 

@@ -1,2 +1,2 @@
-"""Game rooms: the rules glue between the socket protocol and agents/envs (one module per game),
-and the room service that stores, applies and broadcasts every event (rooms.py)."""
+"""The games on the server: the one flow every game runs through (service.py: rooms, GameService, Games)
+and one adapter per game (say_select.py, hanabi.py). docs/ARCHITECTURE.md tells the path of a message."""

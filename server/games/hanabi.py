@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.envs.hanabi.language import join_positions, move_name, partner_last_move_text
+from agents.envs.hanabi.language import log_text, move_name, partner_last_move_text
 from agents.envs.hanabi.language import move_text as paper_move_text
 from agents.envs.hanabi.rules import (
     COLOR_NAMES,
@@ -36,11 +36,11 @@ from agents.envs.hanabi.rules import (
     MAX_LIFE_TOKENS,
     MAX_SCORE,
     NUM_MOVES_2P,
-    POSITIONS,
     HanabiGame,
     HistoryItem,
     MoveType,
     all_moves,
+    mask_slots,
     uid_from_move,
 )
 from agents.envs.hanabi.rules import Move as RulesMove
@@ -344,35 +344,13 @@ def move_log(game: HanabiGame, seat: int) -> list[dict[str, Any]]:
 
 def log_entry(turn: int, item: HistoryItem, seat: int) -> dict[str, Any]:
     entry = {"turn": turn, "actor": "human" if item.player == seat else "agent", "move": protocol_move(item.uid),
-             "text": move_text(item, seat)}
+             "text": log_text(item, seat)}
     if item.move.is_hint:
-        entry["touched"] = touched_slots(item)
+        entry["touched"] = mask_slots(item.reveal_bitmask)
     else:
         entry["card"] = {"color": COLORS[item.color], "rank": item.rank + 1}
         entry["scored"] = item.scored
     return entry
-
-
-def touched_slots(item: HistoryItem) -> list[int]:
-    return [i for i in range(len(POSITIONS)) if item.reveal_bitmask >> i & 1]
-
-
-def move_text(item: HistoryItem, seat: int) -> str:
-    """A move in words, from `seat`'s side of the table, in hanab.live's style."""
-    you = item.player == seat
-    who = "You" if you else "Your partner"
-    move = item.move
-    if move.is_hint:
-        whose = "your partner's" if you else "your"
-        value = COLOR_NAMES[move.color] if move.type is MoveType.REVEAL_COLOR else f"{move.rank + 1}s"
-        return f"{who} hinted {value} on {whose} {join_positions(touched_slots(item))}"
-    card = f"{COLOR_NAMES[item.color]} {item.rank + 1}"
-    slot = POSITIONS[move.card_index]
-    if move.type is MoveType.DISCARD:
-        return f"{who} discarded {card} from {slot}"
-    if item.scored:
-        return f"{who} played {card} from {slot}"
-    return f"{who} misplayed {card} from {slot} and lost a life"
 
 
 def deal(seed: int) -> HanabiGame:
@@ -541,7 +519,7 @@ class Hanabi(GameAdapter):
 
     def agent_move_fields(self, room: Room, move: dict[str, Any], public: dict[str, Any],
                           record: dict[str, Any]) -> dict[str, Any]:
-        return {"text": move_text(room.game.history[-1], room.seat), "agent": record["agent"]["label"]}
+        return {"text": log_text(room.game.history[-1], room.seat), "agent": record["agent"]["label"]}
 
     # --- instructions ---
 

@@ -165,6 +165,25 @@ def _move_words(item: HistoryItem, observer: int, num_players: int) -> str:
     return f"{who} told {whom} which cards are {value}: position {join_positions(mask_slots(item.reveal_bitmask))}"
 
 
+def log_text(item: HistoryItem, seat: int) -> str:
+    """A move of a 2-player game in words from `seat`'s side of the table, as the play page's log says it
+    (hanab.live's style): "Your partner hinted red on your A and C", "You played green 1 from D"."""
+    you = item.player == seat
+    who = "You" if you else "Your partner"
+    move = item.move
+    if move.is_hint:
+        whose = "your partner's" if you else "your"
+        value = COLOR_NAMES[move.color] if move.type is MoveType.REVEAL_COLOR else f"{move.rank + 1}s"
+        return f"{who} hinted {value} on {whose} {join_positions(mask_slots(item.reveal_bitmask))}"
+    card = _card_words(item.color * NUM_RANKS + item.rank)
+    slot = POSITIONS[move.card_index]
+    if move.type is MoveType.DISCARD:
+        return f"{who} discarded {card} from {slot}"
+    if item.scored:
+        return f"{who} played {card} from {slot}"
+    return f"{who} misplayed {card} from {slot} and lost a life"
+
+
 def render_view(game: HanabiGame, player: int) -> str:
     """Everything `player` may see, as plain text for the page and for language models (own cards hidden)."""
     p = game.num_players

@@ -93,7 +93,7 @@ def write_card(agent, summary: dict, args, path: str) -> None:
 
 def _rl_lines(meta: dict) -> list[str]:
     """Steps and wall time of RL; an agent trained in stages (each run started from the last) lists each."""
-    from agents.learn.hanabi_cli import rl_stage
+    from agents.learn.commands.train_hanabi import rl_stage
 
     stages = meta.get("stages", []) + [rl_stage(meta)]
     steps, wall = sum(s.get("steps") or 0 for s in stages), sum(s.get("wall_s") or 0 for s in stages)
