@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Any
 
 from flask import Flask
 
 from server import sockets  # noqa: F401  (registers the socket handlers on `socketio`)
-from server.config import REPO_ROOT, load_config
+from server.config import REPO_ROOT, deal_key, load_config
 from server.db import migrate
-from server.db.store import Store, make_engine
+from server.db.store import Store, StudyStore, make_engine
 from server.extensions import socketio
 from server.games import hanabi, say_select
 from server.games.service import Games, GameService
+from server.limits import ConnectionLimits
+from server.studies import routes as study_routes
+from server.studies.service import StudyService
 from server.web import bp
 
-__all__ = ["create_app", "socketio"]
-MAX_MESSAGE_BYTES = 64 * 1024
+__all__ = ["create_app", "socketio", "warm_up"]
 log = logging.getLogger(__name__)
 
 
@@ -29,8 +32,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(REPO_ROOT / "static"), static_url_path="/static")
     app.config.update(load_config())
     app.config.update(config or {})
+    app.config["DEAL_KEY"] = app.config.get("DEAL_KEY") or deal_key()
 
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], pool_size=int(app.config["DB_POOL_SIZE"]),
+                         max_overflow=int(app.config["DB_MAX_OVERFLOW"]),
+                         pool_timeout=float(app.config["DB_POOL_TIMEOUT_S"]))
     migrate.upgrade(engine)
     store = Store(engine)
     reader = say_select.Reader.from_config(app.config)
@@ -42,25 +48,42 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     games = [GameService(adapter, store, socketio.emit, socketio.start_background_task, app.config)
              for adapter in services]
     app.extensions["instructplay"] = Games(store, games)
+    app.extensions["instructplay_studies"] = StudyService(StudyStore(engine), app.extensions["instructplay"], app.config)
+    app.extensions["instructplay_limits"] = ConnectionLimits(app.config)
     app.register_blueprint(bp)
+    app.register_blueprint(study_routes.bp)
     socketio.init_app(app, async_mode="threading", message_queue=app.config["MESSAGE_QUEUE"],
-                      channel=app.config["MESSAGE_QUEUE_CHANNEL"], max_http_buffer_size=MAX_MESSAGE_BYTES)
-    if app.config["PRIOR_BACKEND"] != "table":
-        socketio.start_background_task(reader.warm)
+                      channel=app.config["MESSAGE_QUEUE_CHANNEL"],
+                      max_http_buffer_size=int(app.config["MAX_MESSAGE_BYTES"]))
     log.info("instructplay app ready: database %s", engine.url.render_as_string(hide_password=True))
     return app
 
 
+def warm_up(app: Flask) -> None:
+    """Load now what a first game would otherwise wait for (`instructplay serve` calls this before it takes
+    connections; test apps skip it): every game's models (the sentence-embedding model that reads
+    instructions, the Hanabi agents), and the Say-Select Bob of each partner for the start instruction."""
+    for service in app.extensions["instructplay"].services.values():
+        start = time.perf_counter()
+        service.warm()
+        adapter = service.adapter
+        if isinstance(adapter, say_select.SaySelect):
+            table = adapter.read(adapter.default_instruction).prior.table
+            for partner in adapter.partners.values():
+                adapter.bobs.get(table, partner.lam, None)
+        log.info("%s ready in %.1f s", service.game, time.perf_counter() - start)
+
+
 def say_select_bobs(config: dict[str, Any]):
-    """The one cache of Say-Select Bobs: trained by instructQ for BOB_EPISODES and kept in BOB_CACHE_DIR, or
-    made by an injected BOB_FACTORY (kept in memory only)."""
+    """The one cache of Say-Select Bobs: trained by instructQ (`train_bob_fast`: at most BOB_EPISODES episodes,
+    about a second) and kept in BOB_CACHE_DIR, or made by an injected BOB_FACTORY (kept in memory only)."""
     from agents.policies.say_select import SaySelectBobs
 
     seed, factory = int(config["BOB_SEED"]), config.get("BOB_FACTORY")
     if factory is not None:
         return SaySelectBobs(factory, seed=seed, tag="injected")
-    from agents.learn.say_select_q import train_bob
+    from agents.learn.say_select_q import train_bob_fast
 
     episodes = int(config["BOB_EPISODES"])
-    return SaySelectBobs(functools.partial(train_bob, episodes=episodes), directory=config["BOB_CACHE_DIR"],
-                         seed=seed, tag=f"episodes={episodes}")
+    return SaySelectBobs(functools.partial(train_bob_fast, episodes=episodes), directory=config["BOB_CACHE_DIR"],
+                         seed=seed, tag=f"fast episodes={episodes}")

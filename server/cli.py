@@ -1,5 +1,6 @@
 """The `instructplay` command line: one entry point for serving, training, evaluating, plotting,
-interpreting, listing conventions, exporting and database upgrades.
+interpreting, listing conventions, exporting, scoring people's games, deleting a participant's data and
+database upgrades.
 
 `COMMANDS` below is the one table of commands. Each command is a module in the `commands` package beside
 the code it runs (server/commands/, agents/learn/commands/, agents/priors/commands/), named after the
@@ -23,11 +24,19 @@ COMMANDS = {
     "plot hanabi": ("agents.learn.commands.plot_hanabi", "plot Hanabi training runs side by side: score and conventions"),
     "interpret": ("agents.priors.commands.interpret", "show what an instruction is understood to mean"),
     "conventions": ("agents.priors.commands.conventions", "list the named conventions of a game"),
-    "export": ("server.commands.export", "export every game with its instructions and events as JSON Lines"),
+    "export": ("server.commands.export",
+               "export games, events, instructions, study answers and scores as JSON Lines or CSV tables"),
+    "score": ("server.commands.score",
+              "score people's games: coordination per game, participant and condition, with a report"),
+    "participant delete": ("server.commands.participant", "delete one participant's data, keeping a record that it was done"),
     "db": ("server.commands.db", "database maintenance (upgrade to the newest schema)"),
+    "study check": ("server.studies.commands.check_study", "check a study file: every problem with its line"),
+    "study open": ("server.studies.commands.open_study",
+                   "load a study file into the database as its newest version, and print its links"),
 }
 GROUPS = {"train": "train a game's agents", "evaluate": "evaluate a game's agents",
-          "plot": "plot a game's training runs"}
+          "plot": "plot a game's training runs", "study": "run a study: check or open its file",
+          "participant": "a participant's data: delete it"}
 
 
 def build_parser() -> argparse.ArgumentParser:

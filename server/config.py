@@ -22,6 +22,21 @@ given in code (tests) on top of it. Every key, its variable and its default:
 | HOST                  | INSTRUCTPLAY_HOST                 | 127.0.0.1                                 |
 | PORT                  | INSTRUCTPLAY_PORT                 | 5000                                      |
 | SECRET_KEY            | INSTRUCTPLAY_SECRET_KEY           | random per process                        |
+| SERVER_THREADS        | INSTRUCTPLAY_SERVER_THREADS       | 1000 (`serve`: worker threads = most concurrent connections of one process) |
+| DB_POOL_SIZE          | INSTRUCTPLAY_DB_POOL_SIZE         | 20 (database connections one process keeps open) |
+| DB_MAX_OVERFLOW       | INSTRUCTPLAY_DB_MAX_OVERFLOW      | 20 (more it may open at busy times)       |
+| DB_POOL_TIMEOUT_S     | INSTRUCTPLAY_DB_POOL_TIMEOUT_S    | 30 (longest wait for a free connection before `storage_unavailable`: busy) |
+| MAX_MESSAGE_BYTES     | INSTRUCTPLAY_MAX_MESSAGE_BYTES    | 65536 (one socket message, UTF-8 bytes)   |
+| MESSAGE_RATE          | INSTRUCTPLAY_MESSAGE_RATE         | 30 (messages per second one connection may send, after a burst of MESSAGE_BURST) |
+| MESSAGE_BURST         | INSTRUCTPLAY_MESSAGE_BURST        | 100                                       |
+| GAMES_PER_MINUTE      | INSTRUCTPLAY_GAMES_PER_MINUTE     | 20 (new games one connection may start, after a burst of GAMES_BURST) |
+| GAMES_BURST           | INSTRUCTPLAY_GAMES_BURST          | 10                                        |
+| WARNINGS_PER_MINUTE   | INSTRUCTPLAY_WARNINGS_PER_MINUTE  | 30 (log lines about one connection's bad input) |
+| TRAININGS_AT_ONCE     | INSTRUCTPLAY_TRAININGS_AT_ONCE    | half the cores, at least 1 (new Say-Select Bobs trained at once; the rest queue) |
+| ROOM_IDLE_S           | INSTRUCTPLAY_ROOM_IDLE_S          | 600 (a game nobody is connected to leaves memory after this; it is rebuilt on resume) |
+| RESUME_AFTER_END_S    | INSTRUCTPLAY_RESUME_AFTER_END_S   | 600 (a finished game's resume token works this long after the end, to show the result) |
+| CONNECTIONS_PER_GAME  | INSTRUCTPLAY_CONNECTIONS_PER_GAME | 4 (tabs that may hold one game at once)   |
+| DEAL_KEY              | INSTRUCTPLAY_DEAL_KEY             | <repo>/instance/deal.key, made once (Hanabi decks are shuffled from a keyed hash of the seed; every process of one site needs the same key) |
 """
 
 from __future__ import annotations
@@ -52,6 +67,21 @@ DEFAULTS: dict[str, object] = {
     "HOST": "127.0.0.1",
     "PORT": 5000,
     "SECRET_KEY": None,
+    "SERVER_THREADS": 1000,
+    "DB_POOL_SIZE": 20,
+    "DB_MAX_OVERFLOW": 20,
+    "DB_POOL_TIMEOUT_S": 30.0,
+    "MAX_MESSAGE_BYTES": 65536,
+    "MESSAGE_RATE": 30.0,
+    "MESSAGE_BURST": 100.0,
+    "GAMES_PER_MINUTE": 20.0,
+    "GAMES_BURST": 10.0,
+    "WARNINGS_PER_MINUTE": 30.0,
+    "TRAININGS_AT_ONCE": max(1, (os.cpu_count() or 2) // 2),
+    "ROOM_IDLE_S": 600.0,
+    "RESUME_AFTER_END_S": 600.0,
+    "CONNECTIONS_PER_GAME": 4,
+    "DEAL_KEY": None,
 }
 
 
@@ -67,6 +97,21 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, object]:
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = secrets.token_hex(16)
     return config
+
+
+def deal_key(path: Path = INSTANCE_DIR / "deal.key") -> str:
+    """The site's key for dealing (DEAL_KEY's default): read from `path`, made there on first use."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:
+            with open(path, "x") as f:  # two processes starting at once: the first one's key wins
+                f.write(key)
+        except FileExistsError:
+            pass
+        return path.read_text().strip()
 
 
 def _convert(key: str, raw: str, default: object) -> object:

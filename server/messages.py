@@ -24,6 +24,14 @@ class ProtocolError(Exception):
 
 
 @dataclass(frozen=True)
+class StudyRef:
+    """A study's game slot: the participant's study token; the server finds the game at their place."""
+
+    study: str
+    token: str
+
+
+@dataclass(frozen=True)
 class StartGame:
     game: str
     partner: str
@@ -31,6 +39,7 @@ class StartGame:
     seed: int | None
     participant: str | None
     instruction: str | None
+    study: StudyRef | None = None  # a study's game: everything but `game` comes from the participant's place
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,21 @@ class ExplainMsg:
     turn: int | None
 
 
+@dataclass(frozen=True)
+class ConfirmMsg:
+    """"Yes, that is what I meant" (choice None), or the reading `choice` of an instruction's `choices`."""
+
+    game_id: str
+    instruction_id: int
+    choice: int | None
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """`value` as an error message may quote it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def request_id(payload: Any) -> str | int | None:
     """The client's `request_id`, echoed in replies, when it is a string or an int."""
     if isinstance(payload, dict):
@@ -70,8 +94,10 @@ def parse_start_game(payload: Any) -> StartGame:
     p = _object(payload, '{"game": "say-select", "partner": "instructq", "seat": 0}')
     game = _string(p, "game", required=True)
     if game not in GAME_NAMES:
-        raise ProtocolError("bad_message", f"unknown game {game!r}; send one of {', '.join(GAME_NAMES)}")
-    partner = _string(p, "partner", required=True)
+        raise ProtocolError("bad_message", f"unknown game {shown(game)}; send one of {', '.join(GAME_NAMES)}")
+    if p.get("study") is not None:
+        return StartGame(game, "", 0, None, None, None, _study_ref(p["study"]))
+    partner = _string(p, "partner", required=True, max_chars=MAX_LABEL_CHARS)
     seat = _integer(p, "seat", default=0)
     if game == "say-select" and seat != 0:
         raise ProtocolError("bad_message", f"seat {seat} cannot be taken: in Say-Select the person always plays "
@@ -84,6 +110,12 @@ def parse_start_game(payload: Any) -> StartGame:
     participant = _string(p, "participant", default=None, max_chars=MAX_LABEL_CHARS)
     instruction = _string(p, "instruction", default=None)
     return StartGame(game, partner, seat, seed, participant or None, instruction)
+
+
+def _study_ref(value: Any) -> StudyRef:
+    ref = _object(value, '{"id": "<study id>", "token": "<the participant\'s study token>"}')
+    return StudyRef(_string(ref, "id", required=True, max_chars=MAX_LABEL_CHARS),
+                    _string(ref, "token", required=True, max_chars=256))
 
 
 def parse_instruction(payload: Any) -> InstructionMsg:
@@ -113,6 +145,19 @@ def parse_explain(payload: Any) -> ExplainMsg:
     return ExplainMsg(_game_id(p), turn)
 
 
+def parse_confirm(payload: Any) -> ConfirmMsg:
+    p = _object(payload, '{"game_id": "...", "instruction_id": 3, "choice": null}')
+    instruction_id = _integer(p, "instruction_id", default=None)
+    if instruction_id is None or instruction_id < 0:
+        raise ProtocolError("bad_message", 'field "instruction_id" must be the instruction_id of the understanding '
+                                           "you answer (an integer 0 or more)")
+    choice = _integer(p, "choice", default=None)
+    if choice is not None and choice < 0:
+        raise ProtocolError("bad_message", f'"choice" must be null (yes, that is what I meant) or the index of one of '
+                                           f"the understanding's choices (0 or more), got {choice}")
+    return ConfirmMsg(_game_id(p), instruction_id, choice)
+
+
 def _object(payload: Any, example: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ProtocolError("bad_message", f"the message must be a JSON object like {example}; got {type(payload).__name__}")
@@ -133,7 +178,19 @@ def _string(p: dict, name: str, *, required: bool = False, default: Any = _MISSI
         raise ProtocolError("bad_message", f'field "{name}" must be a string, got {type(value).__name__}')
     if max_chars is not None and len(value) > max_chars:
         raise ProtocolError("bad_message", f'field "{name}" is too long ({len(value)} characters; at most {max_chars})')
+    if not storable(value):
+        raise ProtocolError("bad_message", f'field "{name}" holds a character that cannot be stored (a NUL or a lone '
+                                           f"surrogate); remove it and send the message again")
     return value
+
+
+def storable(text: str) -> bool:
+    """Whether every database can store `text`: valid Unicode (no lone surrogates) and no NUL character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _integer(p: dict, name: str, *, default: Any) -> Any:

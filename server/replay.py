@@ -2,7 +2,8 @@
 
 `replay(record)` is what `GET /api/games/<id>/replay` answers: the game's facts and one frame per
 position, from the deal to the end. A Hanabi frame shows every card face up (server/games/hanabi.py,
-`replay_frames`); a Say-Select frame shows the balls. `hanablive(record)` is the Hanabi game as
+`replay_frames`); a Say-Select frame shows the balls, the instructions and, for Bob's moves, his prior and
+his reasons. `hanablive(record)` is the Hanabi game as
 hanab.live game JSON (agents/envs/hanabi/hanablive.py), which hanab.live and `from_hanablive` replay.
 Only finished games are replayed: an unfinished one would show the person's hidden cards.
 """
@@ -37,15 +38,30 @@ def replay(record: GameRecord) -> dict[str, Any]:
 
 
 def say_select_frames(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every position of a Say-Select game: the balls and history after each move."""
+    """Every position of a Say-Select game: the balls and history after each move, the instructions given
+    before it (as in Hanabi's frames) and the one Bob follows, and for Bob's moves what he weighed: his
+    prior for that move, his lambda, his reason in one sentence and his actions ranked by Q + lambda log p."""
     game = say_select.SaySelectGame.from_balls(events[0]["payload"]["balls"])
-    frames = [{"turn": 0, "view": game.view(), "score": game.score, "over": game.over, "move": None}]
+    following = None
+    frames = [{"turn": 0, "view": game.view(), "score": game.score, "over": game.over, "move": None,
+               "instructions": [], "following": following}]
+    said: list[dict[str, Any]] = []
     for e in events:
-        if e["type"] == "move":
+        p = e["payload"]
+        if e["type"] == "instruction":
+            said.append({"actor": e["actor"], "text": p["text"], "adopted": p.get("adopted", True),
+                         "summary": p.get("summary")})
+            if p.get("adopted", True):
+                following = p["text"]
+        elif e["type"] == "move":
             game, reward = game.applied(say_select.move_to_action(e["move"]))
+            move = {"actor": e["actor"], "move": e["move"], "reward": reward}
+            if e["actor"] == "agent":
+                move.update(explanation=p.get("explanation"), prior=p.get("prior"), lam=p.get("lambda"),
+                            top=p.get("top", []))
             frames.append({"turn": game.step, "view": game.view(), "score": game.score, "over": game.over,
-                           "move": {"actor": e["actor"], "move": e["move"], "reward": reward,
-                                    "explanation": e["payload"].get("explanation")}})
+                           "move": move, "instructions": said, "following": following})
+            said = []
     return frames
 
 

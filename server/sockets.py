@@ -8,6 +8,7 @@ says what was wrong and what to do, is logged with the offending payload, and ch
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from typing import Any, Callable
 
@@ -18,18 +19,30 @@ from server import messages, protocol
 from server.db.store import StorageUnavailable
 from server.extensions import socketio
 from server.games.service import Games, GameService
+from server.limits import ConnectionLimits
 from server.messages import ProtocolError
+from server.studies.service import StudyService
 
 log = logging.getLogger(__name__)
-CLIENT_EVENTS = ("start_game", "instruction", "move", "resume", "explain")
+CLIENT_EVENTS = ("start_game", "instruction", "confirm", "move", "resume", "explain")
 
 
 def games() -> Games:
     return current_app.extensions["instructplay"]
 
 
+def studies() -> StudyService:
+    return current_app.extensions["instructplay_studies"]
+
+
+def limits() -> ConnectionLimits:
+    return current_app.extensions["instructplay_limits"]
+
+
 def handler(event: str, parse: Callable[[Any], Any]):
-    """Register `fn(games, message, sid, request_id)` for `event`, turning every failure into an `error`."""
+    """Register `fn(games, message, sid, request_id)` for `event`, turning every failure into an `error`.
+    A connection over its message rate gets one `rate_limited` error, then its messages are dropped until
+    its rate is back under the limit."""
 
     def register(fn):
         @socketio.on(event)
@@ -37,7 +50,13 @@ def handler(event: str, parse: Callable[[Any], Any]):
         def on_event(*args):
             payload = args[0] if len(args) == 1 else list(args)
             rid = messages.request_id(payload)
+            if not limits().messages.take(request.sid):
+                if limits().messages.refused_in_a_row(request.sid) == 1:
+                    reject(event, "rate_limited", "too many messages at once; slow down (a few per second at most) "
+                                                  "and send this one again", payload, rid)
+                return
             try:
+                check_size(payload)
                 fn(games(), parse(payload), request.sid, rid)
             except ProtocolError as e:
                 reject(event, e.code, e.message, payload, rid)
@@ -53,15 +72,46 @@ def handler(event: str, parse: Callable[[Any], Any]):
     return register
 
 
+def connected(sid: str) -> bool:
+    """Whether the connection `sid` is still open (it may have closed while its message was handled)."""
+    return socketio.server.manager.is_connected(sid, "/")
+
+
+def check_size(payload: Any) -> None:
+    """Refuse a message over MAX_MESSAGE_BYTES as encoded in UTF-8 (Socket.IO's own bound counts characters)."""
+    size = len(json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
+    limit = int(current_app.config["MAX_MESSAGE_BYTES"])
+    if size > limit:
+        raise ProtocolError("too_long", f"the message is {size} bytes; the limit is {limit}: send less")
+
+
 def reject(event: str, code: str, message: str, payload: Any, rid: Any) -> None:
-    log.warning("rejected %s from %s: %s: %s; payload %.300r", event, request.sid, code, message, payload)
+    """Answer a refused message with an `error`, and log it (at most WARNINGS_PER_MINUTE lines per connection;
+    the next line logged says how many were left out)."""
+    warnings = limits().warnings
+    if warnings.take(request.sid):
+        left_out = warnings.refused_since_logged(request.sid)
+        log.warning("rejected %s from %s: %s: %s; payload %.300r%s", event, request.sid, code, message, payload,
+                    f" ({left_out} more rejections of this connection not logged)" if left_out else "")
     emit("error", protocol.error(code, message, event, rid))
 
 
 @handler("start_game", messages.parse_start_game)
 def start_game(all_games: Games, msg: messages.StartGame, sid: str, rid: Any) -> None:
-    svc = all_games.for_new(msg.game)
-    room, token = svc.start_game(msg, sid)
+    if not limits().games.take(sid):
+        raise ProtocolError("too_many_games", "this connection started too many games in a short time; finish "
+                                              "or resume one of them, or wait a minute")
+    if msg.study is not None:  # a study's game: started from the participant's place, or joined when open
+        svc, room, token = studies().open_game(msg.study, msg.game, sid)
+        if token is None:
+            send_game(svc, room, None, rid)
+            return
+    else:
+        svc = all_games.for_new(msg.game)
+        room, token = svc.start_game(msg, sid)
+        if not connected(sid):
+            svc.abandon(room, "the player left before the game started")  # nobody holds its resume token
+            return
     join_room(room.id)
     emit("game_started", svc.started_message(room, token, rid))
     emit("state", svc.state_message(room))
@@ -73,6 +123,11 @@ def instruction(all_games: Games, msg: messages.InstructionMsg, sid: str, rid: A
     all_games.for_game(msg.game_id).instruction(msg, sid, rid)
 
 
+@handler("confirm", messages.parse_confirm)
+def confirm(all_games: Games, msg: messages.ConfirmMsg, sid: str, rid: Any) -> None:
+    all_games.for_game(msg.game_id).confirm(msg, sid, rid)
+
+
 @handler("move", messages.parse_move)
 def move(all_games: Games, msg: messages.MoveMsg, sid: str, rid: Any) -> None:
     all_games.for_game(msg.game_id).move(msg, sid)
@@ -81,9 +136,15 @@ def move(all_games: Games, msg: messages.MoveMsg, sid: str, rid: Any) -> None:
 @handler("resume", messages.parse_resume)
 def resume(all_games: Games, msg: messages.ResumeMsg, sid: str, rid: Any) -> None:
     svc, room = all_games.resume(msg, sid)
+    send_game(svc, room, msg.token, rid)
+
+
+def send_game(svc: GameService, room, token: str | None, rid: Any) -> None:
+    """Everything about a game to a connection that (re)joined it: game_started, the latest understanding,
+    state, game_over when it is over; then restart what was left pending."""
     join_room(room.id)
     with room.lock:
-        emit("game_started", svc.started_message(room, msg.token, rid))
+        emit("game_started", svc.started_message(room, token, rid))
         if room.understanding is not None:
             emit("understanding", room.understanding)
         emit("state", svc.state_message(room))
@@ -101,9 +162,10 @@ def explain(all_games: Games, msg: messages.ExplainMsg, sid: str, rid: Any) -> N
 @socketio.on("disconnect")
 def disconnect(*_reason) -> None:
     games().leave(request.sid)
+    limits().forget(request.sid)
 
 
 @socketio.on("*")
 def unknown_event(event: str, *args) -> None:
-    reject(event, "bad_message", f"there is no event {event!r}; send one of {', '.join(CLIENT_EVENTS)}",
+    reject(event, "bad_message", f"there is no event {messages.shown(event)}; send one of {', '.join(CLIENT_EVENTS)}",
            args, messages.request_id(args[0] if args else None))

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, jsonify, request, send_from_directory
 
 from server import replay as replays
 from server.db.store import StorageUnavailable
+from server.messages import shown
 
 bp = Blueprint("web", __name__)
 MAX_LISTED_GAMES = 200
@@ -26,7 +27,7 @@ def partners():
     game = request.args.get("game", "say-select")
     listing = games().partner_list(game)
     if listing is None:
-        return jsonify(error=f"unknown game {game!r}; ask for one of {', '.join(games().services)}"), 404
+        return jsonify(error=f"unknown game {shown(game)}; ask for one of {', '.join(games().services)}"), 404
     return jsonify(listing)
 
 

@@ -38,7 +38,7 @@ Deliberate deviations from the paper's code (none changes the algorithm):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import comb
 from typing import Callable, Sequence
 
@@ -61,6 +61,21 @@ class Config:
     replay_size: int = 1000  # episodes kept (FIFO)
     eval_every: int = 100  # episodes between greedy evaluations (the paper's epoch)
     init_scale: float = 0.01  # Q starts at U(-init_scale, init_scale)
+    stop_at: float | None = None  # end training once a faithful run's evaluation reaches this (see `faithful`)
+    patience: int | None = None  # end training when no run's best evaluation rose for this many episodes
+
+
+PERFECT = 1.0  # the best evaluation there is: every +1 ball taken, no -1 ball, on all 25 configurations
+
+# The server's Bob (`train_bob_fast`): the same algorithm with twice the exploration, a replay memory of the
+# last 500 episodes instead of 1000, evaluated 4 times as often, and stopped at the first perfect evaluation
+# (which no later one can beat) of a Bob who follows his instruction wherever the game allows (`faithful`);
+# 4 seeds train as one batched run and the first of them to get there is kept. About a second where
+# `train_bob` takes 8 to 10 (benchmarks/say_select_bob.py, which also shows that the paper's 10 seeds all
+# stay intuitive).
+# An instruction that no perfect Bob can follow (e.g. "never quit") ends after 6,000 episodes without progress.
+FAST = Config(episodes=20_000, eps=0.3, replay_size=500, eval_every=25, stop_at=PERFECT, patience=6_000)
+FAST_CANDIDATES = 4
 
 
 # --- Table layout -------------------------------------------------------------------------------------
@@ -101,8 +116,8 @@ def ball_mask(balls: Sequence[int]) -> int:
     return sum(1 << i for i, v in enumerate(balls) if v == 1)
 
 
-EVAL_MASKS = [ball_mask(b) for b in EVAL_CONFIGURATIONS]
-EVAL_K = [b.count(1) for b in EVAL_CONFIGURATIONS]
+EVAL_MASKS = np.array([ball_mask(b) for b in EVAL_CONFIGURATIONS])
+EVAL_K = np.array([b.count(1) for b in EVAL_CONFIGURATIONS])
 # Training deals: k uniform in 1..3, then one of the C(5, k) position sets uniformly.
 N_CHOICES_BY_K = np.array([comb(NUM_BALLS, k) for k in range(1, MAX_REWARD_BALLS + 1)])
 
@@ -220,14 +235,56 @@ def play_episode(alice_greedy: np.ndarray, bob_greedy: np.ndarray, balls: int, r
 
 
 def evaluate(alice_greedy: np.ndarray, bob_greedy: np.ndarray) -> np.ndarray:
-    """The paper's evaluation for R runs: greedy play on the 25 configurations, mean of total reward / k."""
-    greedy = [-1] * MAX_STEPS
-    return np.array(
-        [
-            np.mean([play_episode(a, b, m, greedy)[0] / k for m, k in zip(EVAL_MASKS, EVAL_K)])
-            for a, b in zip(alice_greedy, bob_greedy)
-        ]
-    )
+    """The paper's evaluation for R runs: greedy play on the 25 configurations, mean of total reward / k
+    (the 25 games of every run played side by side, as `play_episode` plays one)."""
+    rows = np.arange(len(alice_greedy))[:, None]
+    balls = np.tile(EVAL_MASKS, (len(rows), 1))
+    sel = np.zeros_like(balls)
+    total = np.zeros_like(balls)
+    playing = np.ones(balls.shape, dtype=bool)
+    for _ in range(MAX_STEPS // 2):
+        said = alice_greedy[rows, balls * N_SEL + sel]
+        selected = bob_greedy[rows, sel * NUM_BALLS + said]
+        playing &= selected != QUIT
+        total += np.where(playing, 2 * (balls >> selected & 1) - 1, 0)
+        balls = np.where(playing, balls & ~(1 << selected), balls)
+        sel = np.where(playing, selected + 1, sel)
+    return (total / EVAL_K).mean(1)
+
+
+def best_response(bob_greedy: np.ndarray) -> np.ndarray:
+    """The evaluation of V Bobs (greedy tables (V, 30)) with the partner who knows each Bob's table and says the
+    best numbers for every configuration: what a person who learned his convention could score with him."""
+    runs, masks = len(bob_greedy), np.arange(N_BALL_STATES)[None, :, None, None]
+    selected = bob_greedy.reshape(runs, 1, N_SEL, NUM_BALLS)  # [Bob, -, his last selection, said]
+    quit = selected == QUIT
+    ball = np.where(quit, 0, selected)
+    reward = np.where(quit, 0, 2 * (masks >> ball & 1) - 1)  # (V, 32 ball states, 6, 5)
+    after = (np.arange(runs)[:, None, None, None], masks & ~(1 << ball), ball + 1)
+    value = np.zeros((runs, N_BALL_STATES, N_SEL))  # after the last round
+    for _ in range(MAX_STEPS // 2):
+        value = np.where(quit, 0, reward + value[after]).max(-1)
+    return (value[:, EVAL_MASKS, 0] / EVAL_K).mean(1)
+
+
+def needless_departures(bob_greedy: np.ndarray, bob_log_prior: np.ndarray) -> int:
+    """How many of a Bob's greedy actions (30,) depart from what his prior (6, 5, 6) prefers where a partner
+    playing its best would score as well without the departure (see `best_response`). A perfect Bob with none
+    follows the instruction everywhere but where the game needs otherwise (the intuitive Bob quits on a
+    repeated number: without that a game could not end well)."""
+    log_p = bob_log_prior.reshape(N_SEL * NUM_BALLS, N_BOB_ACTIONS)
+    departs = np.flatnonzero(log_p[np.arange(len(log_p)), bob_greedy] < log_p.max(-1))
+    if len(departs) == 0:
+        return 0
+    followed = np.repeat(bob_greedy[None], len(departs), axis=0)
+    followed[np.arange(len(departs)), departs] = log_p[departs].argmax(-1)
+    return int((best_response(followed) >= best_response(bob_greedy[None])[0]).sum())
+
+
+def faithful(bob_greedy: np.ndarray, bob_log_prior: np.ndarray, lam: float) -> bool:
+    """Whether a Bob follows his instruction wherever the game allows (no `needless_departures`); a Bob with
+    lambda 0 has no instruction to follow."""
+    return lam == 0 or needless_departures(bob_greedy, bob_log_prior) == 0
 
 
 # --- Learning -----------------------------------------------------------------------------------------
@@ -257,43 +314,50 @@ class TabularAdam:
 
 class ReplayBuffer:
     """The last `capacity` episode records of R runs, FIFO. Entries and observations are stored offset by
-    run, so that they index the runs' flattened Q (R * N_ENTRIES) and value (R * N_OBS) arrays directly."""
+    run, so that they index the runs' flattened Q (R * N_ENTRIES) and value (R * N_OBS) arrays directly. A
+    step after the game ended gets the entry R * N_ENTRIES, one past the last, where its error is dropped
+    (so the record's `valid` row is not stored)."""
 
     def __init__(self, runs: int, capacity: int):
         self.capacity = capacity
         self.size = 0
         self.next = 0
-        self.data = np.zeros((runs * capacity, len(FIELDS), MAX_STEPS), dtype=np.int64)
+        self.data = np.zeros((runs * capacity, VALID, MAX_STEPS), dtype=np.int64)
         self.rows = np.arange(runs) * capacity
-        per_field = np.zeros(len(FIELDS), dtype=np.int64)
+        self.sink = runs * N_ENTRIES
+        per_field = np.zeros(VALID, dtype=np.int64)
         per_field[[ENTRY_ALICE, ENTRY_BOB]] = N_ENTRIES
         per_field[[NEXT_OBS_ALICE, NEXT_OBS_BOB]] = N_OBS
         self.offsets = np.arange(runs)[:, None, None] * per_field[None, :, None]
+        self.is_entry = (np.arange(VALID) <= ENTRY_BOB)[:, None]
 
     def add(self, records: list) -> None:
-        """Store one episode record per run."""
-        self.data[self.rows + self.next] = np.array(records) + self.offsets
+        """Store one episode record per run (see `play_episode`)."""
+        records = np.array(records)
+        ended = self.is_entry & (records[:, VALID : VALID + 1] == 0)
+        self.data[self.rows + self.next] = np.where(ended, self.sink, records[:, :VALID] + self.offsets)
         self.next = (self.next + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
     def sample(self, draw: np.ndarray) -> np.ndarray:
-        """Records picked uniformly with replacement, (R, batch, fields, steps); draw (R, batch) in U[0, 1)."""
+        """Records picked uniformly with replacement, (R, batch, fields but `valid`, steps); draw (R, batch)
+        in U[0, 1)."""
         return self.data[self.rows[:, None] + (draw * self.size).astype(np.int64)]
 
 
 def learn(q: np.ndarray, adam: TabularAdam, batch: np.ndarray, values: np.ndarray, cfg: Config) -> None:
     """One VDN TD update of R runs' Q tables (in place) from a sampled batch (see ReplayBuffer.sample)."""
-    q_flat, values_flat = q.reshape(-1), values.reshape(-1)
+    q_flat = q.reshape(-1)
     entries = batch[:, :, ENTRY_ALICE : ENTRY_BOB + 1]
-    q_both = q_flat[entries]
-    next_values = values_flat[batch[:, :, NEXT_OBS_ALICE : NEXT_OBS_BOB + 1]]
+    q_both = np.take(q_flat, entries, mode="clip")  # a step after the end reads the last entry; its error is dropped
+    next_values = values.reshape(-1)[batch[:, :, NEXT_OBS_ALICE : NEXT_OBS_BOB + 1]]
     target = batch[:, :, REWARD] + cfg.gamma * (next_values[:, :, 0] + next_values[:, :, 1])
-    td = (target - (q_both[:, :, 0] + q_both[:, :, 1])) * batch[:, :, VALID]
+    td = target - (q_both[:, :, 0] + q_both[:, :, 1])
     # Both agents' entries of a step get that step's error; each entry's errors are averaged over the batch.
     entries = entries.ravel()
-    sums = np.bincount(entries, weights=np.repeat(td, 2, axis=1).ravel(), minlength=q.size)
-    counts = np.bincount(entries, weights=np.repeat(batch[:, :, VALID], 2, axis=1).ravel(), minlength=q.size)
-    touched = np.flatnonzero(counts > 0)
+    sums = np.bincount(entries, weights=np.repeat(td, 2, axis=1).ravel(), minlength=q.size + 1)
+    counts = np.bincount(entries, minlength=q.size + 1)
+    touched = np.flatnonzero(counts[:-1])
     q_flat[touched] += cfg.lr * adam.step(touched, sums[touched] / counts[touched])
 
 
@@ -343,6 +407,16 @@ class Result:
         return np.array([is_intuitive(m) for m in self.conventions()])
 
 
+def stop_now(cfg: Config, score: np.ndarray, bob_greedy: np.ndarray, bob_log_prior: np.ndarray, lams: np.ndarray,
+             episodes_without_rise: int) -> bool:
+    """Whether training ends after this evaluation: a faithful run reached cfg.stop_at, or no run's best
+    evaluation rose for cfg.patience episodes."""
+    if cfg.patience is not None and episodes_without_rise >= cfg.patience:
+        return True
+    return cfg.stop_at is not None and any(faithful(bob_greedy[r], bob_log_prior[r], lams[r])
+                                           for r in np.flatnonzero(score >= cfg.stop_at))
+
+
 def train(
     seeds: Sequence[int],
     bob_log_prior: np.ndarray,
@@ -353,7 +427,9 @@ def train(
     """Train R independent Alice/Bob pairs in lockstep.
 
     seeds: (R,); bob_log_prior: (6, 5, 6) shared or (R, 6, 5, 6), see `bob_prior_table`; lams: (R,) Bob's
-    lambda (0 = vanilla Q-learning). progress(fraction) is called about 50 times.
+    lambda (0 = vanilla Q-learning). progress(fraction of cfg.episodes) is called about 50 times, and with
+    1.0 at the end. With cfg.stop_at, training ends after the first evaluation where a faithful run reaches it;
+    with cfg.patience, once no run's best evaluation has risen for that many episodes.
     """
     runs = len(seeds)
     lams = np.asarray(lams, dtype=float)
@@ -372,6 +448,7 @@ def train(
     epochs = cfg.episodes // cfg.eval_every
     best_q, best_score = q.copy(), np.full(runs, -np.inf)
     eval_scores = np.zeros((runs, epochs))
+    risen = 0  # the last epoch where a run's best evaluation rose
     for epoch in range(epochs):
         draws = draw_epoch(rngs, cfg)
         for i in range(cfg.eval_every):
@@ -386,10 +463,17 @@ def train(
         alice_greedy, bob_greedy, _ = greedy_policy(q, bob_prior_term)
         score = evaluate(alice_greedy, bob_greedy)
         eval_scores[:, epoch] = score
+        if (score > best_score).any():
+            risen = epoch
         better = score >= best_score
         best_q[better], best_score[better] = q[better], score[better]
+        if stop_now(cfg, score, bob_greedy, bob_log_prior, lams, (epoch - risen) * cfg.eval_every):
+            eval_scores = eval_scores[:, : epoch + 1]
+            break
         if progress is not None and ((epoch + 1) % max(1, epochs // 50) == 0 or epoch + 1 == epochs):
             progress((epoch + 1) / epochs)
+    if progress is not None and eval_scores.shape[1] < epochs:
+        progress(1.0)
     return Result(np.asarray(seeds), lams, np.array(bob_log_prior), best_q, best_score, eval_scores)
 
 
@@ -399,3 +483,22 @@ def train_bob(prior_table: np.ndarray, lam: float = 0.25, seed: int = 0,
     the best evaluation: the trainer of `agents.policies.say_select.SaySelectBobs`."""
     result = train([seed], prior_table, [lam], Config(episodes=episodes), progress=progress)
     return SaySelectBob(bob_acting_q(result.best_q[0]), lam, prior_table, result.best_score[0])
+
+
+def fast_seeds(seed: int, candidates: int = FAST_CANDIDATES) -> list[int]:
+    """The seeds of the runs `train_bob_fast` trains for `seed`: independent streams, none of them `seed`'s own."""
+    return [int(np.random.SeedSequence([seed, i]).generate_state(1)[0]) for i in range(candidates)]
+
+
+def train_bob_fast(prior_table: np.ndarray, lam: float = 0.25, seed: int = 0,
+                   progress: Callable[[float], None] | None = None, episodes: int = FAST.episodes,
+                   candidates: int = FAST_CANDIDATES) -> SaySelectBob:
+    """The server's trainer (`SaySelectBobs`): `candidates` instructQ pairs for `seed` trained as one batched
+    run with the FAST schedule, ending at the first perfect evaluation of a faithful Bob (or after `episodes`),
+    who is kept (else the Bob of the best evaluation)."""
+    result = train(fast_seeds(seed, candidates), prior_table, [lam] * candidates, replace(FAST, episodes=episodes),
+                   progress=progress)
+    _, bob_greedy, _ = greedy_policy(result.best_q, bob_prior_terms(result.bob_log_prior, result.lams))
+    perfect = [r for r in np.flatnonzero(result.best_score >= PERFECT) if faithful(bob_greedy[r], prior_table, lam)]
+    best = int(perfect[0]) if perfect else int(np.argmax(result.best_score))
+    return SaySelectBob(bob_acting_q(result.best_q[best]), lam, prior_table, result.best_score[best])

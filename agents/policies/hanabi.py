@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from agents.envs.hanabi.deduction import hint_focus, is_playable, is_useless, possible_cards
+from agents.envs.hanabi.deduction import hint_focus, is_playable, is_useless, possible_cards, public_counts
 from agents.envs.hanabi.encoding import encode
 from agents.envs.hanabi.language import join_positions, move_name
 from agents.envs.hanabi.rules import (
@@ -59,9 +59,11 @@ def explain(game: HanabiGame, uid: int, instruction: str | None, asked: bool) ->
 
     `instruction` is the convention the agent follows ("color", "rank" or None); `asked` says whether the
     person's adopted instruction called for it: only then does the sentence say "you asked me", otherwise it
-    names the convention as the agent's own. A play or discard is explained from what the agent can deduce
-    from its own view; a hint only from public information (the hint, the positions it touches, the
-    history) and the convention, never from the person's hidden cards."""
+    names the convention as the agent's own. The sentence is sent to the person during the game, so it is
+    built from public information only and never from the person's hidden cards: a play or discard from the
+    hints the agent received and the cards played and discarded (not the cards it sees in the person's
+    hand, whose count would tell the person about their own cards); a hint from the hint, the positions it
+    touches and the convention."""
     me = game.current_player
     last = game.history[-1] if game.history else None
     if uid in PLAY_UIDS:
@@ -73,13 +75,14 @@ def explain(game: HanabiGame, uid: int, instruction: str | None, asked: bool) ->
             if instruction == kind:
                 return f"{hinted}; {_convention(kind, asked)}, so I play {POSITIONS[slot]}."
             return f"{hinted}, so I play {POSITIONS[slot]}."
-        cards = possible_cards(game, me, slot)
+        cards = possible_cards(game, me, slot, public_counts(game))
         if cards and all(is_playable(game, c) for c in cards):
-            return f"From the hints and the cards I can see, my card at {POSITIONS[slot]} must be playable, so I play it."
+            return (f"From the hints and the cards played and discarded, my card at {POSITIONS[slot]} must be "
+                    "playable, so I play it.")
         return f"I play {POSITIONS[slot]}, guessing that it is playable."
     if uid in DISCARD_UIDS:
         slot = uid - DISCARD_UIDS.start
-        cards = possible_cards(game, me, slot)
+        cards = possible_cards(game, me, slot, public_counts(game))
         if cards and all(is_useless(game, c) for c in cards):
             return f"My card at {POSITIONS[slot]} can no longer be played, so I discard it to win back a hint token."
         return f"I discard {POSITIONS[slot]}, a card nobody hinted, to win back a hint token."

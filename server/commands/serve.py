@@ -1,9 +1,38 @@
-"""`instructplay serve`: migrate the database, start the game server, print its URL."""
+"""`instructplay serve`: migrate the database, start the game server, print its URL.
+
+The server is gunicorn with one worker process of the threaded worker (`gthread`) and simple-websocket for
+the WebSocket transport: Flask-SocketIO's deployment documentation recommends this for applications that
+are CPU heavy or use real threads (ours runs agents with torch in `socketio.start_background_task` threads,
+under `threading.RLock`s, and sleeps with `time.sleep`), and it closes a websocket cleanly (Werkzeug's
+development server logged a 400 error for every disconnect and took 3 s to close it). One process, because
+Socket.IO needs every request of a client to reach the process that holds its session: to use more cores,
+run several of these behind a load balancer with sticky sessions (deploy/scale.py does that on one machine).
+
+Each open websocket holds one of the worker's threads (SERVER_THREADS, 1000 by default), so that is also
+the most concurrent clients one process serves; more wait in the listen queue.
+
+The app is built in the worker (never in the arbiter before forking: its background threads, database pool
+and message-queue connection must belong to the process that serves), and warmed up there (server/app.py
+`warm_up`: the models and the start instruction's Bobs). The URL is printed once that worker has built and
+warmed the app, i.e. once it answers as fast as it ever will.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
+from typing import Any, Callable
+
+# gunicorn kills a worker that has not reported for this long. Once serving, the gthread worker reports every
+# second from its own loop (a long agent move or an open websocket never trips it); before that, building the
+# app (torch, the models, warm-up) counts too, and takes minutes on a loaded machine starting several workers.
+WORKER_TIMEOUT_S = 300
+# On SIGTERM the worker stops accepting and gives open connections this long (websockets never finish on their
+# own: the browser reconnects and resumes its game on another process, or on this one once it is back).
+GRACEFUL_TIMEOUT_S = 5
+# Idle keep-alive HTTP connections (page loads, long-polling) held besides the threads' connections.
+KEEPALIVE_CONNECTIONS = 100
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -11,19 +40,72 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port (default INSTRUCTPLAY_PORT or 5000)")
     parser.add_argument("--db", help="database URL (default INSTRUCTPLAY_DATABASE_URL or the SQLite file "
                                      "instance/instructplay.db); e.g. postgresql+psycopg://user@host/db")
+    parser.add_argument("--threads", type=int, help="worker threads = most concurrent connections "
+                                                    "(default INSTRUCTPLAY_SERVER_THREADS or 1000)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from server.app import create_app, socketio
     from server.config import load_config
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config()
-    overrides = {k: v for k, v in {"HOST": args.host, "PORT": args.port, "DATABASE_URL": args.db}.items() if v}
-    config.update(overrides)
-    app = create_app(config)
-    host, port = config["HOST"], int(config["PORT"])
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"instructplay: serving on http://{shown}:{port}/", flush=True)
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    overrides = {"HOST": args.host, "PORT": args.port, "DATABASE_URL": args.db, "SERVER_THREADS": args.threads}
+    config.update({k: v for k, v in overrides.items() if v})
+
+    def load():
+        _log_setup()
+        from server.app import create_app, warm_up
+
+        app = create_app(config)
+        warm_up(app)  # the models and the start instruction's Bobs, so the first game waits for none of them
+        return app
+
+    serve_forever(load, str(config["HOST"]), int(config["PORT"]), int(config["SERVER_THREADS"]))
     return 0
+
+
+def serve_forever(load: Callable[[], Any], host: str, port: int, threads: int, name: str = "instructplay") -> None:
+    """Serve the WSGI app that `load()` builds (called once, in the worker) with gunicorn's threaded worker on
+    host:port until SIGINT or SIGTERM; print "<name>: serving on URL" once it answers."""
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:
+        sys.exit(f"{name}: gunicorn is not installed; `./run.sh serve` installs it with the package's "
+                 f"dependencies (or: pip install gunicorn)")
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            settings = {
+                "bind": [f"{host}:{port}"],
+                "workers": 1,
+                "worker_class": "gthread",
+                "threads": threads,
+                "worker_connections": threads + KEEPALIVE_CONNECTIONS,
+                "timeout": WORKER_TIMEOUT_S,
+                "graceful_timeout": GRACEFUL_TIMEOUT_S,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "info",
+                "proc_name": f"{name}:{port}",
+                "post_worker_init": lambda worker: print(f"{name}: serving on {url_of(host, port)}", flush=True),
+                # gunicorn >= 25.1 opens a control socket at one fixed path per user: several servers on one
+                # machine (deploy/scale.py) would fight over it, and nothing here uses it.
+                "control_socket_disable": True,
+            }
+            for key, value in settings.items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
+
+        def load(self):
+            return load()
+
+    Server(prog=f"{name} serve").run()
+
+
+def url_of(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{port}/"
+
+
+def _log_setup() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,8 +1,9 @@
 """The store: every database read and write the server makes, each write one transaction.
 
 The server calls `append` BEFORE it applies or sends an event's effect. A failed write raises
-`StorageUnavailable` (the database is down or unwritable; nothing was stored) or `StaleGame` (another
-writer already stored an event with that sequence number), and the caller applies nothing.
+`StorageUnavailable` (the database is down or unwritable; nothing was stored), its kind `StorageBusy` (no
+connection of the pool came free in time: the server is overloaded, the database may be fine) or `StaleGame`
+(another writer already stored an event with that sequence number), and the caller applies nothing.
 """
 
 from __future__ import annotations
@@ -13,17 +14,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from server.db.models import Event, Game, Instruction, Outcome, Participant, utcnow
+from server.db.models import (Deletion, Event, Game, Instruction, Outcome, Participant, Study, StudyEvent, StudyGame,
+                              StudyParticipant, StudyToken, StudyVersion, utcnow)
 
 log = logging.getLogger(__name__)
 
 
 class StorageUnavailable(RuntimeError):
     """The database could not be written or read; nothing was stored."""
+
+
+class StorageBusy(StorageUnavailable):
+    """No database connection came free within the pool's timeout: the server is overloaded; nothing was stored."""
 
 
 class StaleGame(RuntimeError):
@@ -72,20 +81,35 @@ class GameRecord:
     events: list[dict[str, Any]]
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; for a SQLite file, its folder is created and foreign keys are enforced."""
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20, pool_timeout: float = 30.0) -> Engine:
+    """An engine for `url`; for a SQLite file, its folder is created and foreign keys are enforced.
+
+    The pool (DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_TIMEOUT_S) is sized for one server process with hundreds
+    of games: every socket handler and agent task is a thread that holds a connection for one transaction.
+    SQLAlchemy's defaults (5 + 10, 30 s) ran out at 500 games on PostgreSQL. Several processes share one
+    PostgreSQL, whose max_connections (100 by default) must cover them all: deploy/scale.py sizes each pool."""
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(url, connect_args={"timeout": 30}, **({} if memory else pool))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Foreign keys on; write-ahead log with synchronous=NORMAL. SQLite's default (a rollback journal, fsync
+    on every commit) took 10 ms per commit here and serialized every game's writes behind it: two commits per
+    move and reply capped a server at about 50 replies per second. In WAL mode a commit is durable against a
+    crash or kill -9 of the server; only a power loss or OS crash may lose the last commits before a checkpoint
+    (use PostgreSQL where that matters)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "memory":
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
@@ -108,15 +132,23 @@ class Store:
                 work(session)
         except IntegrityError as e:
             raise StaleGame(f"{what}: {e.orig}") from e
+        except PoolTimeout as e:
+            raise self._busy(what, e) from e
         except (SQLAlchemyError, OSError) as e:
             log.error("storage unavailable while %s: %s", what, e)
             raise StorageUnavailable(f"the database is unavailable ({type(e).__name__}); nothing was stored") from e
 
+    def _busy(self, what: str, e: PoolTimeout) -> StorageBusy:
+        log.warning("database busy while %s: no pooled connection came free (%s; %s): raise "
+                    "INSTRUCTPLAY_DB_POOL_SIZE / DB_MAX_OVERFLOW (within PostgreSQL's max_connections) or add "
+                    "server processes", what, e, self.engine.pool.status())
+        return StorageBusy(f"the server is too busy to reach its database (no connection came free within "
+                           f"{self.engine.pool.timeout():g} s); nothing was stored")
+
     def create_game(self, *, game_id: str, participant_id: str, game: str, agent: str, seed: int,
                     config: dict[str, Any], resume_token_hash: str, first_event: NewEvent) -> None:
         def work(session: Session) -> None:
-            if session.get(Participant, participant_id) is None:
-                session.add(Participant(id=participant_id))
+            _add_participant(session, participant_id)
             session.add(Game(id=game_id, participant_id=participant_id, game=game, agent=agent, seed=seed,
                              config=config, resume_token_hash=resume_token_hash, status="active"))
             session.flush()
@@ -125,8 +157,11 @@ class Store:
         self._write(f"creating game {game_id}", work)
 
     def append(self, game_id: str, events: list[NewEvent], *, instruction: NewInstruction | None = None,
-               outcome: NewOutcome | None = None) -> None:
-        """Store `events` (and the instruction or outcome they carry) in one transaction."""
+               outcome: NewOutcome | None = None, status: str | None = None) -> None:
+        """Store `events` (and the instruction or outcome they carry, or the game's new `status`, e.g.
+        "abandoned") in one transaction."""
+
+        new_status = "over" if outcome is not None else status
 
         def work(session: Session) -> None:
             session.add_all(_event_row(game_id, e) for e in events)
@@ -137,11 +172,21 @@ class Store:
             if outcome is not None:
                 session.add(Outcome(game_id=game_id, score=outcome.score, total_reward=outcome.total_reward,
                                     k=outcome.k, turns=outcome.turns))
+            if new_status is not None:
                 row = session.get(Game, game_id)
-                row.status = "over"
+                row.status = new_status
                 row.ended_at = utcnow()
 
         self._write(f"storing {', '.join(e.type for e in events)} for game {game_id}", work)
+
+    def last_seq(self, game_id: str) -> int | None:
+        """The seq of the game's latest stored event (None: no such game): what is current, whatever a
+        process holds in memory."""
+        try:
+            with Session(self.engine) as session:
+                return session.scalar(select(func.max(Event.seq)).where(Event.game_id == game_id))
+        except (SQLAlchemyError, OSError) as e:
+            raise StorageUnavailable(f"the database is unavailable ({type(e).__name__})") from e
 
     def load_game(self, game_id: str) -> GameRecord | None:
         """The game and its events in order, or None when there is no such game."""
@@ -150,6 +195,8 @@ class Store:
                 row = session.scalars(select(Game).where(Game.id == game_id)
                                       .options(selectinload(Game.events))).one_or_none()
                 return None if row is None else _record(row)
+        except PoolTimeout as e:
+            raise self._busy("reading", e) from e
         except (SQLAlchemyError, OSError) as e:
             raise StorageUnavailable(f"the database is unavailable ({type(e).__name__})") from e
 
@@ -161,6 +208,8 @@ class Store:
                     select(Game.id, Game.game, Game.agent, Game.seed, Game.ended_at, Outcome.score, Outcome.turns)
                     .join(Outcome, Outcome.game_id == Game.id).where(Game.status == "over")
                     .order_by(Game.ended_at.desc(), Game.id).limit(limit)).all()
+        except PoolTimeout as e:
+            raise self._busy("reading", e) from e
         except (SQLAlchemyError, OSError) as e:
             raise StorageUnavailable(f"the database is unavailable ({type(e).__name__})") from e
         return [{"game_id": r.id, "game": r.game, "partner": r.agent, "seed": r.seed, "ended_at": iso(r.ended_at),
@@ -176,6 +225,124 @@ class Store:
                     selectinload(Game.events), selectinload(Game.instructions),
                     selectinload(Game.outcome))).one()
                 yield _export(row)
+
+    # --- research (server/research/): reads for scores and exports, and deleting a participant ---
+
+    def research_games(self, *, study: str | None = None, since: datetime | None = None,
+                       participant: str | None = None) -> Iterator[dict[str, Any]]:
+        """Games as `export_games` gives them, oldest first: a study's (its `config.study.id`), those created
+        at or after `since`, one participant's; one game in memory at a time."""
+        query = select(Game.id, Game.config).order_by(Game.created_at, Game.id)
+        if since is not None:
+            query = query.where(Game.created_at >= since)
+        if participant is not None:
+            query = query.where(Game.participant_id == participant)
+        with Session(self.engine) as session:
+            ids = [r.id for r in session.execute(query)
+                   if study is None or ((r.config or {}).get("study") or {}).get("id") == study]
+        for game_id in ids:
+            with Session(self.engine) as session:
+                row = session.scalars(select(Game).where(Game.id == game_id).options(
+                    selectinload(Game.events), selectinload(Game.instructions),
+                    selectinload(Game.outcome))).one()
+                yield _export(row)
+
+    def research_participants(self, ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """Participants (all, or those in `ids`) with their first-seen time and their number of games."""
+        with Session(self.engine) as session:
+            counts = dict(session.execute(select(Game.participant_id, func.count()).group_by(Game.participant_id)).all())
+            query = select(Participant).order_by(Participant.created_at, Participant.id)
+            if ids is not None:
+                query = query.where(Participant.id.in_(ids))
+            return [{"participant": p.id, "created_at": iso(p.created_at), "games": counts.get(p.id, 0)}
+                    for p in session.scalars(query)]
+
+    def research_study_rows(self, *, study: str | None = None, participant: str | None = None,
+                            since: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Studies' rows for research exports: `assignments` (study_participants), `events` (study_events of
+        those participants, and declined consents), `versions` (each study version's file name and digest)."""
+        with Session(self.engine) as session:
+            query = select(StudyParticipant).order_by(StudyParticipant.id)
+            if study is not None:
+                query = query.where(StudyParticipant.study_id == study)
+            if participant is not None:
+                query = query.where(StudyParticipant.participant_id == participant)
+            places = list(session.scalars(query))
+            by_place = {p.id: p.participant_id for p in places}
+            events = select(StudyEvent).order_by(StudyEvent.id)
+            if study is not None:
+                events = events.where(StudyEvent.study_id == study)
+            if since is not None:
+                events = events.where(StudyEvent.created_at >= since)
+            versions = select(StudyVersion).order_by(StudyVersion.study_id, StudyVersion.version)
+            if study is not None:
+                versions = versions.where(StudyVersion.study_id == study)
+            return {
+                "assignments": [{"study": p.study_id, "version": p.version, "participant": p.participant_id,
+                                 "source": p.source, "external": p.external, "status": p.status,
+                                 "condition": p.condition, "slot": p.slot, "block_order": p.block_order,
+                                 "seeds": p.seeds, "step": p.step, "steps": len(p.pages or []),
+                                 "created_at": iso(p.created_at), "last_active_at": iso(p.last_active_at),
+                                 "ended_at": iso(p.ended_at)}
+                                for p in places if since is None or _utc(p.created_at) >= _utc(since)],
+                "events": [{"id": e.id, "study": e.study_id, "participant": by_place.get(e.study_participant_id),
+                            "type": e.type, "step": e.step, "game_id": e.game_id, "time": iso(e.created_at),
+                            "payload": e.payload}
+                           for e in session.scalars(events)
+                           if e.study_participant_id in by_place or (e.study_participant_id is None
+                                                                     and participant is None)],
+                "versions": [{"study": v.study_id, "version": v.version, "digest": v.digest,
+                              "file_name": v.file_name, "created_at": iso(v.created_at)}
+                             for v in session.scalars(versions)],
+            }
+
+    def delete_participant(self, participant_id: str, subject_hash: str, salt: str) -> dict[str, int] | None:
+        """Delete everything of one participant in one transaction (their games with events, instructions and
+        outcomes; their study places with tokens, game links and study events; the participant) and store a
+        Deletion record that names them only by `subject_hash`. None (nothing done) for an unknown id."""
+        counts: dict[str, int] = {}
+
+        def work(session: Session) -> None:
+            if session.get(Participant, participant_id) is None:
+                return
+            game_ids = list(session.scalars(select(Game.id).where(Game.participant_id == participant_id)))
+            place_ids = list(session.scalars(select(StudyParticipant.id)
+                                             .where(StudyParticipant.participant_id == participant_id)))
+            for name, model, condition in (
+                ("study_tokens", StudyToken, StudyToken.study_participant_id.in_(place_ids)),
+                ("study_events", StudyEvent, StudyEvent.study_participant_id.in_(place_ids)
+                 | StudyEvent.game_id.in_(game_ids)),
+                ("study_games", StudyGame, StudyGame.study_participant_id.in_(place_ids) | StudyGame.game_id.in_(game_ids)),
+                ("study_participants", StudyParticipant, StudyParticipant.id.in_(place_ids)),
+                ("events", Event, Event.game_id.in_(game_ids)),
+                ("instructions", Instruction, Instruction.game_id.in_(game_ids)),
+                ("outcomes", Outcome, Outcome.game_id.in_(game_ids)),
+                ("games", Game, Game.id.in_(game_ids)),
+                ("participants", Participant, Participant.id == participant_id),
+            ):
+                counts[name] = session.execute(delete(model).where(condition)).rowcount
+            session.add(Deletion(subject_hash=subject_hash, salt=salt, counts=dict(counts)))
+
+        self._write("deleting a participant", work)
+        return counts or None
+
+    def deletions(self) -> list[dict[str, Any]]:
+        """Every stored deletion record, oldest first (no ids: their salted hashes)."""
+        with Session(self.engine) as session:
+            return [{"subject_hash": d.subject_hash, "salt": d.salt, "counts": d.counts, "time": iso(d.created_at)}
+                    for d in session.scalars(select(Deletion).order_by(Deletion.id))]
+
+
+def _add_participant(session: Session, participant_id: str) -> None:
+    """Insert the participant unless it exists, in one statement, so that many first games of one new
+    participant at once do not collide (check-then-insert would)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        if session.get(Participant, participant_id) is None:
+            session.add(Participant(id=participant_id))
+        return
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    session.execute(insert(Participant).values(id=participant_id).on_conflict_do_nothing(index_elements=["id"]))
 
 
 def _event_row(game_id: str, e: NewEvent) -> Event:
@@ -208,3 +375,299 @@ def _export(row: Game) -> dict[str, Any]:
                          for i in row.instructions],
         "events": [_event_dict(e) for e in row.events],
     }
+
+
+# ---------------------------------------------------------------- studies (server/studies/)
+
+
+@dataclass(frozen=True)
+class StudyVersionRecord:
+    study_id: str
+    version: int
+    digest: str
+    file_name: str
+    source: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class PlaceRecord:
+    """A participant's place in a study (a study_participants row)."""
+
+    id: int
+    study_id: str
+    version: int
+    participant_id: str
+    source: str
+    external: dict[str, Any]
+    status: str              # active | completed | abandoned
+    condition: str
+    slot: int
+    block_order: list[str]
+    seeds: list[dict[str, Any]]
+    pages: list[dict[str, Any]]
+    step: int
+    created_at: datetime
+    last_active_at: datetime
+
+
+@dataclass(frozen=True)
+class NewStudyEvent:
+    type: str
+    step: int | None = None
+    game_id: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewPlace:
+    """What assignment decided for a new participant, and the events that record it."""
+
+    condition: str
+    slot: int
+    block_order: list[str]
+    seeds: list[dict[str, Any]]
+    pages: list[dict[str, Any]]
+    events: list[NewStudyEvent]
+
+
+class StudyStore(Store):
+    """Every read and write of studies: versions, participants' places, their tokens, games and events.
+    Each write is one transaction; failures raise StorageUnavailable, or StaleGame for a unique clash."""
+
+    def _run(self, what: str, work):
+        result = []
+        self._write(what, lambda session: result.append(work(session)))
+        return result[0]
+
+    def _read(self, work):
+        try:
+            with Session(self.engine) as session:
+                return work(session)
+        except PoolTimeout as e:
+            raise self._busy("reading a study", e) from e
+        except (SQLAlchemyError, OSError) as e:
+            raise StorageUnavailable(f"the database is unavailable ({type(e).__name__})") from e
+
+    # --- versions ---
+
+    def open_study(self, study_id: str, title: str, source: str, digest: str, file_name: str) -> tuple[int, bool]:
+        """Store the file as the study's newest version unless it is the newest already: (version, new)."""
+
+        def work(session: Session) -> tuple[int, bool]:
+            study = session.get(Study, study_id)
+            if study is None:
+                session.add(Study(id=study_id, title=title))
+                session.flush()
+            else:
+                study.title = title
+            latest = session.scalars(select(StudyVersion).where(StudyVersion.study_id == study_id)
+                                     .order_by(StudyVersion.version.desc()).limit(1)).one_or_none()
+            if latest is not None and latest.digest == digest:
+                return latest.version, False
+            version = 1 if latest is None else latest.version + 1
+            session.add(StudyVersion(study_id=study_id, version=version, digest=digest, file_name=file_name,
+                                     source=source))
+            return version, True
+
+        return self._run(f"opening study {study_id}", work)
+
+    def study_version(self, study_id: str, version: int | None = None) -> StudyVersionRecord | None:
+        """The study's `version`, or its newest (the open one)."""
+
+        def work(session: Session) -> StudyVersionRecord | None:
+            query = select(StudyVersion).where(StudyVersion.study_id == study_id)
+            query = query.where(StudyVersion.version == version) if version is not None \
+                else query.order_by(StudyVersion.version.desc()).limit(1)
+            row = session.scalars(query).one_or_none()
+            return None if row is None else StudyVersionRecord(row.study_id, row.version, row.digest, row.file_name,
+                                                               row.source, iso(row.created_at))
+
+        return self._read(work)
+
+    def study_ids(self) -> list[str]:
+        return self._read(lambda session: list(session.scalars(select(Study.id).order_by(Study.id))))
+
+    # --- places ---
+
+    def place_by_token(self, study_id: str, token_hash: str) -> PlaceRecord | None:
+        def work(session: Session) -> PlaceRecord | None:
+            row = session.scalars(select(StudyParticipant).join(StudyToken)
+                                  .where(StudyToken.token_hash == token_hash,
+                                         StudyParticipant.study_id == study_id)).one_or_none()
+            return None if row is None else _place(row)
+
+        return self._read(work)
+
+    def place_by_participant(self, study_id: str, participant_id: str) -> PlaceRecord | None:
+        def work(session: Session) -> PlaceRecord | None:
+            row = session.scalars(select(StudyParticipant).where(
+                StudyParticipant.study_id == study_id, StudyParticipant.participant_id == participant_id)).one_or_none()
+            return None if row is None else _place(row)
+
+        return self._read(work)
+
+    def place(self, place_id: int) -> PlaceRecord:
+        return self._read(lambda session: _place(session.get(StudyParticipant, place_id)))
+
+    def living(self, study_id: str) -> list[tuple[str, int]]:
+        """(condition, slot) of every participant who is not abandoned (active or completed)."""
+        return self._read(lambda session: _living(session, study_id))
+
+    def assign(self, study_id: str, version: int, participant_id: str, source: str, external: dict[str, Any],
+               token_hash: str, decide) -> PlaceRecord | None:
+        """Create a participant's place in one transaction: `decide(living)` gets the (condition, slot) of
+        every living participant and returns a NewPlace, or None when the study is full (nothing is stored).
+        Raises StaleGame if the participant or the slot was taken meanwhile (by another process)."""
+
+        def work(session: Session) -> PlaceRecord | None:
+            new = decide(_living(session, study_id))
+            if new is None:
+                return None
+            _add_participant(session, participant_id)
+            row = StudyParticipant(study_id=study_id, version=version, participant_id=participant_id, source=source,
+                                   external=external, status="active", condition=new.condition, slot=new.slot,
+                                   block_order=new.block_order, seeds=new.seeds, pages=new.pages, step=0)
+            session.add(row)
+            session.flush()
+            session.add(StudyToken(token_hash=token_hash, study_participant_id=row.id))
+            session.add_all(_study_event(study_id, row.id, e) for e in new.events)
+            session.flush()
+            return _place(row)
+
+        return self._run(f"assigning {participant_id} in study {study_id}", work)
+
+    def add_token(self, place_id: int, token_hash: str, events: list[NewStudyEvent]) -> None:
+        def work(session: Session) -> None:
+            row = session.get(StudyParticipant, place_id)
+            session.add(StudyToken(token_hash=token_hash, study_participant_id=place_id))
+            session.add_all(_study_event(row.study_id, place_id, e) for e in events)
+            row.last_active_at = utcnow()
+
+        self._run(f"adding a token of study participant {place_id}", work)
+
+    def record(self, study_id: str, place_id: int | None, events: list[NewStudyEvent]) -> None:
+        """Store events (of a participant, or with none: a declined consent); the participant was active now."""
+
+        def work(session: Session) -> None:
+            session.add_all(_study_event(study_id, place_id, e) for e in events)
+            if place_id is not None:
+                session.get(StudyParticipant, place_id).last_active_at = utcnow()
+
+        self._run(f"storing {', '.join(e.type for e in events)} in study {study_id}", work)
+
+    def advance(self, place_id: int, from_step: int, events: list[NewStudyEvent], status: str | None = None) -> bool:
+        """Move the participant from `from_step` to the next step, with `events`; False (nothing stored) when
+        they are not at `from_step` any more (another tab moved them on) or not active."""
+
+        def work(session: Session) -> bool:
+            row = session.get(StudyParticipant, place_id, with_for_update=True)
+            if row.step != from_step or row.status != "active":
+                return False
+            row.step = from_step + 1
+            row.last_active_at = utcnow()
+            if status is not None:
+                row.status = status
+                row.ended_at = utcnow()
+            session.add_all(_study_event(row.study_id, place_id, e) for e in events)
+            return True
+
+        return self._run(f"advancing study participant {place_id}", work)
+
+    def link_game(self, place_id: int, step: int, game_id: str, events: list[NewStudyEvent],
+                  replace: str | None = None) -> None:
+        """Record that the participant's game at `step` is `game_id` (in place of the abandoned game `replace`);
+        StaleGame if that step has another one already."""
+
+        def work(session: Session) -> None:
+            row = session.get(StudyParticipant, place_id)
+            if replace is not None:
+                old = session.get(StudyGame, replace)
+                if old is not None:
+                    session.delete(old)
+                    session.flush()
+            session.add(StudyGame(game_id=game_id, study_participant_id=place_id, step=step))
+            session.add_all(_study_event(row.study_id, place_id, e) for e in events)
+            row.last_active_at = utcnow()
+
+        self._run(f"linking game {game_id} to study participant {place_id}", work)
+
+    def game_at(self, place_id: int, step: int) -> tuple[str, str] | None:
+        """(game id, its status) of the participant's game at `step`, if it was started."""
+
+        def work(session: Session) -> tuple[str, str] | None:
+            row = session.execute(select(StudyGame.game_id, Game.status).join(Game, Game.id == StudyGame.game_id)
+                                  .where(StudyGame.study_participant_id == place_id, StudyGame.step == step)).first()
+            return None if row is None else (row.game_id, row.status)
+
+        return self._read(work)
+
+    def abandon(self, place_id: int, events: list[NewStudyEvent]) -> bool:
+        """Mark an active participant abandoned (their slot is free again); False if they were not active."""
+
+        def work(session: Session) -> bool:
+            row = session.get(StudyParticipant, place_id, with_for_update=True)
+            if row.status != "active":
+                return False
+            row.status = "abandoned"
+            row.ended_at = utcnow()
+            session.add_all(_study_event(row.study_id, place_id, e) for e in events)
+            return True
+
+        return self._run(f"abandoning study participant {place_id}", work)
+
+    def idle_places(self, study_id: str, before: datetime) -> list[tuple[PlaceRecord, str | None, datetime | None]]:
+        """Active participants not seen since `before`, each with the game at their step (if one was started)
+        and the time of that game's latest event."""
+
+        def work(session: Session):
+            rows = session.scalars(select(StudyParticipant).where(
+                StudyParticipant.study_id == study_id, StudyParticipant.status == "active",
+                StudyParticipant.last_active_at < before)).all()
+            out = []
+            for row in rows:
+                game_id = session.scalar(select(StudyGame.game_id).where(
+                    StudyGame.study_participant_id == row.id, StudyGame.step == row.step))
+                last = None if game_id is None else session.scalar(
+                    select(func.max(Event.created_at)).where(Event.game_id == game_id))
+                out.append((_place(row), game_id, _utc(last)))
+            return out
+
+        return self._read(work)
+
+    def study_events(self, study_id: str, place_id: int | None = None) -> list[dict[str, Any]]:
+        """The study's events in the order stored (of one participant when `place_id` is given)."""
+
+        def work(session: Session) -> list[dict[str, Any]]:
+            query = select(StudyEvent).where(StudyEvent.study_id == study_id).order_by(StudyEvent.id)
+            if place_id is not None:
+                query = query.where(StudyEvent.study_participant_id == place_id)
+            return [{"id": e.id, "participant": e.study_participant_id, "type": e.type, "step": e.step,
+                     "game_id": e.game_id, "time": iso(e.created_at), "payload": e.payload}
+                    for e in session.scalars(query)]
+
+        return self._read(work)
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    if t is None:
+        return None
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+
+
+def _living(session: Session, study_id: str) -> list[tuple[str, int]]:
+    return [(r.condition, r.slot) for r in session.execute(
+        select(StudyParticipant.condition, StudyParticipant.slot).where(
+            StudyParticipant.study_id == study_id, StudyParticipant.status != "abandoned"))]
+
+
+def _place(row: StudyParticipant) -> PlaceRecord:
+    return PlaceRecord(id=row.id, study_id=row.study_id, version=row.version, participant_id=row.participant_id,
+                       source=row.source, external=row.external, status=row.status, condition=row.condition,
+                       slot=row.slot, block_order=row.block_order, seeds=row.seeds, pages=row.pages, step=row.step,
+                       created_at=_utc(row.created_at), last_active_at=_utc(row.last_active_at))
+
+
+def _study_event(study_id: str, place_id: int | None, e: NewStudyEvent) -> StudyEvent:
+    return StudyEvent(study_id=study_id, study_participant_id=place_id, type=e.type, step=e.step, game_id=e.game_id,
+                      payload=e.payload)

@@ -17,7 +17,8 @@ prior (backend, probabilities) and the lambda the agent applied.
 
 from __future__ import annotations
 
-import copy
+import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -30,12 +31,16 @@ import numpy as np
 from agents.envs.hanabi.language import log_text, move_name, partner_last_move_text
 from agents.envs.hanabi.language import move_text as paper_move_text
 from agents.envs.hanabi.rules import (
+    COLOR_HINT_UIDS,
     COLOR_NAMES,
     COLORS,
+    DISCARD_UIDS,
     MAX_INFORMATION_TOKENS,
     MAX_LIFE_TOKENS,
     MAX_SCORE,
     NUM_MOVES_2P,
+    PLAY_UIDS,
+    RANK_HINT_UIDS,
     HanabiGame,
     HistoryItem,
     MoveType,
@@ -46,7 +51,7 @@ from agents.envs.hanabi.rules import (
 from agents.envs.hanabi.rules import Move as RulesMove
 from server.db.store import NewOutcome
 from server.games.service import AgentTurn, GameAdapter, Reading, Room
-from server.messages import ProtocolError
+from server.messages import ProtocolError, shown
 
 log = logging.getLogger(__name__)
 
@@ -72,24 +77,26 @@ class Partner:
 PARTNERS = {
     p.id: p
     for p in [
-        Partner("instructed", "Instructed partner",
-                "Reads your instructions: a colour-hint convention brings in the colour-instructed agent, a "
-                "rank-hint convention the rank-instructed one, anything else the default agent; its moves are "
-                "then re-weighted by what you asked (argmax log pi + lambda log prior).", None, True),
-        Partner("color", "Colour agent",
-                "Trained with the paper's colour instruction: a colour hint means play. Your instructions "
-                "re-weight its moves but do not replace it.", "color", True),
-        Partner("rank", "Rank agent",
-                "Trained with the paper's rank instruction: a rank hint means play. Your instructions "
-                "re-weight its moves but do not replace it.", "rank", True),
-        Partner("vanilla", "Vanilla agent",
-                "Trained without an instruction (lambda 0): it reads your instructions but ignores them.",
-                "vanilla", False),
+        Partner("instructed", "Partner who follows instructions",
+                "Tell it how to play, for example \"when I hint a colour, play that card\": it switches to a "
+                "player trained to play that way, and leans its moves toward what you asked.", None, True),
+        Partner("color", "Colour-hint partner",
+                "Plays the cards you hint by colour: tell it \"red\" about a card and it plays it. What you "
+                "write leans its moves, but it keeps this habit.", "color", True),
+        Partner("rank", "Number-hint partner",
+                "Plays the cards you hint by number: tell it \"these are 2s\" and it plays them. What you write "
+                "leans its moves, but it keeps this habit.", "rank", True),
+        Partner("vanilla", "Partner who plays its own way",
+                "Learned to play without instructions and keeps its own habits: it reads what you write but "
+                "ignores it.", "vanilla", False),
     ]
 }
 DEFAULT_ROLE = "vanilla"
+IGNORES_INSTRUCTIONS = ("This partner ignores instructions: it plays as it learned to, whatever you say, "
+                        "and nothing is trained for your instruction.")
 ROLES = ("color", "rank", "vanilla")
-ROLE_WORDS = {"color": "colour-instructed agent", "rank": "rank-instructed agent", "vanilla": "vanilla agent"}
+# The agents in plain words, as the play page names the one playing (the checkpoint file is the spec's `detail`).
+ROLE_WORDS = {"color": "colour-hint player", "rank": "number-hint player", "vanilla": "own-way player"}
 # The rule bot that stands in for an agent whose checkpoint is missing (there is no instruction-free rule bot).
 RULEBOT_FOR = {"color": "rulebot:color", "rank": "rulebot:rank", "vanilla": "rulebot:color"}
 ROLE_OF_CONVENTION = {"color-hint-play": "color", "rank-hint-play": "rank"}
@@ -99,7 +106,8 @@ ROLE_OF_CONVENTION = {"color-hint-play": "color", "rank-hint-play": "rank"}
 class AgentSpec:
     role: str     # "color", "rank" or "vanilla"
     source: str   # a checkpoint path, or "rulebot:color" / "rulebot:rank"
-    label: str    # what the page and the event log call it
+    label: str    # what the page and the event log call it, in plain words
+    detail: str = ""  # what it is for a researcher: the checkpoint file, or the rule bot standing in
 
     @property
     def is_rulebot(self) -> bool:
@@ -113,12 +121,12 @@ def agent_specs(directory: str) -> dict[str, AgentSpec]:
     for role in ROLES:
         path = Path(directory) / f"{role}.pt"
         if path.is_file():
-            specs[role] = AgentSpec(role, str(path), f"{ROLE_WORDS[role]} ({path.name})")
+            specs[role] = AgentSpec(role, str(path), ROLE_WORDS[role], path.name)
         else:
             bot = RULEBOT_FOR[role]
-            kind = {"rulebot:color": "colour", "rulebot:rank": "rank"}[bot]
-            specs[role] = AgentSpec(role, bot, f"rule bot ({kind} hints mean play), standing in for the "
-                                               f"{ROLE_WORDS[role]} (no {path.name} yet)")
+            kind = {"rulebot:color": "colour", "rulebot:rank": "number"}[bot]
+            specs[role] = AgentSpec(role, bot, f"simple {kind}-hint player, standing in for the {ROLE_WORDS[role]}",
+                                    f"{bot} (no {path.name} yet)")
             log.info("no Hanabi checkpoint %s: the %s stands in for the %s", path, bot, ROLE_WORDS[role])
     return specs
 
@@ -175,8 +183,12 @@ class ConventionsReading:
 
 class Reader:
     """Hanabi instructions through the conventions backend (whatever PRIOR_BACKEND says, since the table
-    stand-in exists only for Say-Select): what a text means, and its prior over the agent's legal moves,
-    p = ConventionsPrior.log_probs("hanabi", text, partner's last move in the paper's words, move texts)."""
+    stand-in exists only for Say-Select): what a text means (with the choices it hesitates between and the
+    clauses it did not understand), and its prior over the agent's moves,
+    p = ConventionsPrior.log_probs("hanabi", text, observation, move texts): for the agent's own prior the
+    observation is the partner's last move in the paper's words plus the table the agent sees (the
+    conventions people ask for, such as save-critical, need it) and the hints name their value; for the prior
+    shown to the person (`public`) it is the paper's text alone, which tells nothing about their cards."""
 
     def __init__(self, prior: Any = None):
         self._prior = prior
@@ -196,22 +208,43 @@ class Reader:
         self.read("play the cards whose colour I hint")
 
     def read(self, text: str) -> Reading:
-        from agents.priors.conventions import convention
+        from agents.priors.conventions.report import reading_fields
 
         reading = self.prior.understand(GAME, text)
-        understood = [{"convention": cid, "weight": round(float(w), 4),
-                       "description": convention(GAME, cid).description} for cid, w in reading.understood]
-        fields = {"backend": self.prior.name, "understood": understood, "summary": reading.summary,
-                  "confidence": round(float(reading.confidence), 4), "clarify": bool(reading.clarify),
-                  "question": reading.question}
+        fields = {"backend": self.prior.name, **reading_fields(reading, _means)}
+        understood = fields["understood"]
         return Reading(fields, ConventionsReading(text, [[c["convention"], c["weight"]] for c in understood],
                                                   role_for(list(reading.understood))))
 
-    def log_probs(self, text: str, game: HanabiGame, seat: int) -> tuple[list[int], np.ndarray]:
-        """(the legal uids of `seat`, who is to move, and the instruction's log-prior over them)."""
-        legal = game.legal_moves()
-        logp = self.prior.log_probs(GAME, text, partner_last_move_text(game, seat), [paper_move_text(u) for u in legal])
-        return legal, np.asarray(logp, dtype=np.float64)
+    def log_probs(self, text: str, game: HanabiGame, seat: int, uids: list[int], public: bool = False) -> np.ndarray:
+        """The instruction's log-prior over the moves `uids` of `seat`, who is to move (`public`: the prior
+        the person may see, from the partner's last move alone)."""
+        if public:
+            observation, actions = partner_last_move_text(game, seat), [paper_move_text(u) for u in uids]
+        else:
+            from agents.priors.conventions.hanabi import observation_text
+
+            observation, actions = observation_text(game, seat), [paper_move_text(u, full=True) for u in uids]
+        return np.asarray(self.prior.log_probs(GAME, text, observation, actions), dtype=np.float64)
+
+
+def _means(conventions) -> str:
+    """What adopting a reading of these conventions does, in the page's words."""
+    role = role_for([(c, 1.0) for c in conventions])
+    who = {"color": "the colour-instructed agent plays", "rank": "the rank-instructed agent plays",
+           "vanilla": "the default agent plays"}[role]
+    return f"From then on {who}, its moves weighted toward this reading."
+
+
+def publicly_possible_moves(game: HanabiGame) -> list[int]:
+    """The moves the player to move might have, as anyone can tell without seeing that player's partner's
+    hand: plays and discards of the cards held (no discard at full hint tokens), and every hint while a
+    token is left. The legal moves are a subset; which hints are legal depends on the partner's cards, so
+    it is hidden from that partner."""
+    held, tokens = len(game.hands[game.current_player]), game.information_tokens
+    return ([u for u in DISCARD_UIDS if u - DISCARD_UIDS.start < held and tokens < MAX_INFORMATION_TOKENS]
+            + [u for u in PLAY_UIDS if u - PLAY_UIDS.start < held]
+            + ([*COLOR_HINT_UIDS, *RANK_HINT_UIDS] if tokens > 0 else []))
 
 
 # ---------------------------------------------------------------- moves
@@ -230,7 +263,7 @@ def parse_move(move: dict[str, Any], game: HanabiGame) -> int:
     kind = move.get("type")
     if kind not in MOVE_TYPES:
         raise ProtocolError("bad_message", f'a Hanabi move needs "type", one of {", ".join(MOVE_TYPES)} '
-                                           f'(or a move "uid"), got {move}')
+                                           f'(or a move "uid"), got {shown(move)}')
     if kind in ("play", "discard"):
         index = _int_field(move, "index", "a hand position 0..4, 0 the oldest card")
         held = len(game.hands[game.current_player])
@@ -239,8 +272,8 @@ def parse_move(move: dict[str, Any], game: HanabiGame) -> int:
         rules_move = RulesMove(MoveType.PLAY if kind == "play" else MoveType.DISCARD, card_index=index)
     elif kind == "hint_color":
         color = move.get("color")
-        if not isinstance(color, str) or color.upper() not in COLORS:
-            raise ProtocolError("bad_message", f'"color" must be one of {", ".join(COLORS)}, got {color!r}')
+        if not isinstance(color, str) or len(color) != 1 or color.upper() not in COLORS:
+            raise ProtocolError("bad_message", f'"color" must be one of {", ".join(COLORS)}, got {shown(color)}')
         rules_move = RulesMove(MoveType.REVEAL_COLOR, target_offset=1, color=COLORS.index(color.upper()))
     else:
         rank = _int_field(move, "rank", "a rank 1..5")
@@ -253,7 +286,7 @@ def parse_move(move: dict[str, Any], game: HanabiGame) -> int:
 def _int_field(move: dict[str, Any], name: str, what: str) -> int:
     value = move.get(name)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ProtocolError("bad_message", f'"{name}" must be an integer, {what}; got {value!r}')
+        raise ProtocolError("bad_message", f'"{name}" must be an integer, {what}; got {shown(value)}')
     return value
 
 
@@ -371,7 +404,7 @@ def end_reason(game: HanabiGame) -> str | None:
 def applied(game: HanabiGame, uid: int) -> tuple[HanabiGame, int]:
     """The game after `uid` by the player to move, and its reward; `game` is left as it was, so the
     caller can store the move first and adopt the new state only once it is safe."""
-    new_game = copy.deepcopy(game)
+    new_game = game.copy()
     reward = new_game.step(uid)
     return new_game, reward
 
@@ -447,10 +480,12 @@ class Hanabi(GameAdapter):
 
     name = GAME
     partners = PARTNERS
+    public_seed = False  # the deck follows from the seed: the person would know their own cards
 
     def __init__(self, reader: Reader, agents: Agents, config: dict[str, Any]):
         self.reader = reader
         self.agents = agents
+        self.deal_key = str(config["DEAL_KEY"]).encode()
         self.instructed_lambda = float(config["HANABI_LAMBDA"])
         self.config = {"prior_backend": "conventions",
                        "agents": {role: spec.source for role, spec in agents.specs.items()}}
@@ -465,6 +500,7 @@ class Hanabi(GameAdapter):
         for p in PARTNERS.values():
             roles = [p.role] if p.role else list(self.agents.specs)
             out.append({"id": p.id, "name": p.name, "description": p.description, "lambda": self.lam(p),
+                        "follows_instructions": p.follows_instructions,
                         "agents": [self.agents.specs[r].label for r in roles]})
         return out
 
@@ -479,7 +515,10 @@ class Hanabi(GameAdapter):
     # --- rules bridge ---
 
     def deal(self, seed: int) -> tuple[HanabiGame, dict[str, Any]]:
-        game = deal(seed)
+        """The deal of `seed`: the deck is shuffled from a keyed hash of the seed (DEAL_KEY), so the same seed
+        deals the same cards on this server (matched deals) but the seed alone tells nobody their cards."""
+        digest = hmac.new(self.deal_key, f"hanabi-deal:{seed}".encode(), hashlib.sha256).digest()
+        game = deal(int.from_bytes(digest[:8], "big"))
         return game, {"deck": deck_names(game)}
 
     def rebuild(self, events: list[dict[str, Any]]) -> HanabiGame:
@@ -505,21 +544,32 @@ class Hanabi(GameAdapter):
     def outcome(self, state: HanabiGame) -> tuple[NewOutcome, dict[str, Any]]:
         over = {"score": state.score(), "max_score": MAX_SCORE, "turns": len(state.history),
                 "lives": state.life_tokens, "fireworks": {COLORS[c]: h for c, h in enumerate(state.fireworks)},
-                "reason": end_reason(state)}
+                "reason": end_reason(state),
+                # the game is over (this is only ever sent then): each seat's last cards, face up
+                "hands": [[_card({"color": COLORS[c], "rank": r}) for c, r in state.hand_cards(player)]
+                          for player in range(NUM_PLAYERS)]}
         return NewOutcome(score=over["score"], total_reward=over["score"], k=None, turns=over["turns"]), over
 
     # --- what the person sees ---
 
     def started_fields(self, room: Room) -> dict[str, Any]:
-        return {"agent": self.agents.specs[self.role(room)].label, "lambda": self.lam(room.partner)}
+        spec = self.agents.specs[self.role(room)]
+        return {"agent": spec.label, "agent_detail": spec.detail, "lambda": self.lam(room.partner)}
 
     def state_fields(self, room: Room) -> dict[str, Any]:
         game = room.game
         return {"view": person_view(game, room.seat), "legal": legal_moves(game, room.seat), "score": game.score()}
 
+    def public_prior(self, room: Room, record: dict[str, Any]) -> Any:
+        return record["prior_shown"]
+
+    def public_top(self, room: Room, top: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return []  # the moves the agent weighed name hints it could give, which tells what the person holds
+
     def agent_move_fields(self, room: Room, move: dict[str, Any], public: dict[str, Any],
                           record: dict[str, Any]) -> dict[str, Any]:
-        return {"text": log_text(room.game.history[-1], room.seat), "agent": record["agent"]["label"]}
+        return {"text": log_text(room.game.history[-1], room.seat), "agent": record["agent"]["label"],
+                "agent_detail": self.agents.specs[record["agent"]["role"]].detail}
 
     # --- instructions ---
 
@@ -534,8 +584,11 @@ class Hanabi(GameAdapter):
         return {"prior": definition, "agent": agent, "calls_for": reading.prior.role}, definition, {"agent": agent}
 
     def understanding_fields(self, room: Room, reading: Reading, stored: dict[str, Any]) -> dict[str, Any]:
-        return {"prior": None, "agent": stored["agent"]["label"], "agent_role": stored["agent"]["role"],
-                "lambda": self.lam(room.partner)}
+        fields = {"prior": None, "agent": stored["agent"]["label"], "agent_role": stored["agent"]["role"],
+                  "agent_detail": self.agents.specs[stored["agent"]["role"]].detail, "lambda": self.lam(room.partner), "follows_instructions": room.partner.follows_instructions}
+        if not room.partner.follows_instructions:  # nothing to ask about: say that it is ignored instead
+            fields |= {"clarify": False, "question": None, "choices": [], "partner_note": IGNORES_INSTRUCTIONS}
+        return fields
 
     def reading_from_event(self, payload: dict[str, Any]) -> Reading:
         fields = {k: payload[k] for k in ("backend", "understood", "summary", "confidence", "clarify", "question")}
@@ -548,19 +601,26 @@ class Hanabi(GameAdapter):
         with room.lock:
             game, reading, seq, role = room.game, room.reading, room.instruction_seq, self.role(room)
         spec, agent = self.agents.specs[role], self.agents.get(role)
-        prior = None if reading is None else self._prior(reading.prior.text, seq, game, 1 - room.seat)
+        legal, seat = game.legal_moves(), 1 - room.seat
+        prior = shown = None
+        if reading is not None:
+            prior = self._prior(reading.prior.text, seq, game, seat, legal)
+            shown = self._prior(reading.prior.text, seq, game, seat, publicly_possible_moves(game), public=True)
         return AgentTurn(
-            agent=agent, view=game, legal=prior["uids"] if prior else game.legal_moves(),
+            agent=agent, view=game, legal=legal,
             log_prior=None if prior is None else np.asarray(prior["log_probs"], dtype=np.float64),
             lam=self.lam(room.partner),
             # the explanation says "you asked me" only when the adopted instruction called for the agent's convention
             asked=reading is not None and reading.prior.role == agent.convention,
-            record={"prior": prior, "agent": {"role": role, "label": spec.label, "source": spec.source}})
+            record={"prior": prior, "prior_shown": shown,
+                    "agent": {"role": role, "label": spec.label, "source": spec.source}})
 
-    def _prior(self, text: str, seq: int | None, game: HanabiGame, seat: int) -> dict[str, Any]:
-        """PRIOR: the adopted instruction's prior over the agent's legal moves now."""
-        legal, logp = self.reader.log_probs(text, game, seat)
+    def _prior(self, text: str, seq: int | None, game: HanabiGame, seat: int, uids: list[int],
+               public: bool = False) -> dict[str, Any]:
+        """PRIOR: the adopted instruction's prior over the moves `uids` of the agent (at `seat`) now (`public`:
+        computed from what the person may know, see Reader.log_probs)."""
+        logp = self.reader.log_probs(text, game, seat, uids, public=public)
         return {"backend": self.reader.prior.name, "instruction": text, "instruction_seq": seq,
-                "observation": partner_last_move_text(game, seat), "uids": legal,
-                "labels": [move_name(u) for u in legal], "probs": [round(float(p), 4) for p in np.exp(logp)],
+                "observation": partner_last_move_text(game, seat), "uids": uids,
+                "labels": [move_name(u) for u in uids], "probs": [round(float(p), 4) for p in np.exp(logp)],
                 "log_probs": [round(float(x), 6) for x in logp]}

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import copy
 import logging
+from contextlib import contextmanager
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -26,12 +27,14 @@ from agents.priors import PAPER_INSTRUCTION, Prior, TablePrior
 from server import protocol
 from server.db.store import NewOutcome
 from server.games.service import AgentTurn, GameAdapter, Reading, Room
-from server.messages import ProtocolError
+from server.messages import ProtocolError, shown
 
 log = logging.getLogger(__name__)
 
 GAME = "say-select"
 ACTION_LABELS = ["1", "2", "3", "4", "5", "quit"]
+IGNORES_INSTRUCTIONS = ("This Bob ignores instructions (lambda 0): he plays the convention his own training settled "
+                        "on, whatever you say, and nothing is trained for your instruction.")
 PREV_LABELS = ["none", "1", "2", "3", "4", "5"]
 
 
@@ -46,12 +49,12 @@ class Partner:
 PARTNERS = {
     p.id: p
     for p in [
-        Partner("instructq", "instructQ Bob",
-                "Learns with Q-learning regularised toward what your instruction suggests (lambda 0.25), "
-                "so it settles on the convention you describe.", 0.25),
-        Partner("vanilla-q", "Q-learning Bob",
-                "Plain Q-learning (lambda 0): it ignores instructions and follows whatever arbitrary "
-                "convention its training settled on.", 0.0),
+        Partner("instructq", "Bob who follows instructions",
+                "Bob plays the way you tell him. Write something like \"pick the ball whose number I say\": he "
+                "takes a moment to learn it, then plays that way wherever the game allows.", 0.25),
+        Partner("vanilla-q", "Bob who plays his own way",
+                "Bob learned the game on his own, without instructions: he has his own code for what your "
+                "numbers mean, which you find out as you play. He reads what you write but ignores it.", 0.0),
     ]
 }
 
@@ -63,7 +66,7 @@ def human_move_to_action(move: dict[str, Any]) -> int:
     """Alice's protocol move -> env action 0..4, or a ProtocolError saying what to send instead."""
     if set(move) != {"say"}:
         raise ProtocolError("illegal_move", f'you play Alice, who only says a number: send {{"say": N}} with N in 1..5, '
-                                            f"not {move}")
+                                            f"not {shown(move)}")
     n = move["say"]
     if isinstance(n, bool) or not isinstance(n, int):
         raise ProtocolError("bad_message", f'"say" must be an integer 1..5, got {type(n).__name__}')
@@ -284,16 +287,47 @@ class Reader:
         if reader is None:  # the causal LM scores actions without naming conventions
             return {"understood": [], "summary": f"the prior of {self.prior.name} for this instruction",
                     "confidence": None, "clarify": False, "question": None}
-        reading = reader(GAME, text)  # the conventions backend's Understanding
-        from agents.priors.conventions import convention
+        from agents.priors.conventions.report import reading_fields
 
-        understood = [{"convention": cid, "weight": round(float(w), 4),
-                       "description": convention(GAME, cid).description} for cid, w in reading.understood]
-        return {"understood": understood, "summary": reading.summary, "confidence": round(float(reading.confidence), 4),
-                "clarify": bool(reading.clarify), "question": reading.question}
+        # the conventions backend's Understanding, with its choices and what it did not understand
+        return reading_fields(reader(GAME, text), lambda conventions: (
+            "Bob learns to play by this reading (if no Bob has learnt it yet, that takes a few seconds), then "
+            "plays by it."))
 
 
 # ---------------------------------------------------------------- the adapter
+
+
+class TrainingQueue:
+    """New Bobs train `at_once` at a time (training takes a core); the others wait in arrival order and are
+    told how many wait before them. A room waits with one training at most: a newer instruction's replaces it."""
+
+    def __init__(self, at_once: int):
+        self.at_once = max(1, at_once)
+        self._cond = threading.Condition()
+        self._running = 0
+        self._waiting: list[object] = []
+
+    @contextmanager
+    def turn(self, on_wait: Callable[[int], None]):
+        """Wait for a free training place (calling on_wait(number waiting before) when that number changes)."""
+        ticket, told = object(), None
+        with self._cond:
+            self._waiting.append(ticket)
+            while not (self._waiting[0] is ticket and self._running < self.at_once):
+                ahead = self._waiting.index(ticket) + self._running
+                if ahead != told:
+                    told = ahead
+                    on_wait(ahead)
+                self._cond.wait(timeout=1.0)
+            self._waiting.pop(0)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
 
 
 class BobSlot:
@@ -321,6 +355,7 @@ class SaySelect(GameAdapter):
         self.emit = emit
         self.start_task = start_task
         self.bob_wait_s = float(config["BOB_WAIT_S"])
+        self.trainings = TrainingQueue(int(config["TRAININGS_AT_ONCE"]))
         self.config = {"prior_backend": reader.prior.name, "bob_seed": int(config["BOB_SEED"]),
                        "bob_episodes": int(config["BOB_EPISODES"])}
 
@@ -328,7 +363,8 @@ class SaySelect(GameAdapter):
         self.reader.warm()
 
     def partner_list(self) -> list[dict[str, Any]]:
-        return [{"id": p.id, "name": p.name, "description": p.description, "lambda": p.lam} for p in PARTNERS.values()]
+        return [{"id": p.id, "name": p.name, "description": p.description, "lambda": p.lam,
+                 "follows_instructions": p.lam > 0} for p in PARTNERS.values()]
 
     def lam(self, partner: Partner) -> float:
         return partner.lam
@@ -389,7 +425,11 @@ class SaySelect(GameAdapter):
 
     def understanding_fields(self, room: Room, reading: Reading, stored: dict[str, Any]) -> dict[str, Any]:
         prev, _ = room.game.bob_context()
-        return {"prior": prior_rows(reading.prior.table, prev, reading.prior.backend)}
+        fields = {"prior": prior_rows(reading.prior.table, prev, reading.prior.backend),
+                  "follows_instructions": room.partner.lam > 0}
+        if room.partner.lam <= 0:  # nothing to ask about, nothing to train: say so instead
+            fields |= {"clarify": False, "question": None, "choices": [], "partner_note": IGNORES_INSTRUCTIONS}
+        return fields
 
     def reading_from_event(self, payload: dict[str, Any]) -> Reading:
         fields = {k: payload[k] for k in ("backend", "understood", "summary", "confidence", "clarify", "question")}
@@ -437,8 +477,19 @@ class SaySelect(GameAdapter):
                     room.id, "training", round(float(fraction), 3),
                     f"your partner is learning to follow this instruction ({fraction:.0%})"), to=room.id)
 
+        def queued(position: int) -> None:
+            self.emit("agent_status", protocol.agent_status(
+                room.id, "queued", 0.0, f"your partner starts learning your instruction as soon as the server is "
+                                        f"free ({position} waiting before it); you can keep playing meanwhile"),
+                to=room.id)
+
         try:
-            bob = self.bobs.get(reading.prior.table, room.partner.lam, progress)
+            bob = self.bobs.cached(reading.prior.table, room.partner.lam)
+            if bob is None:
+                with self.trainings.turn(queued):
+                    if room.agent_slot.key != key:
+                        return  # a newer instruction replaced this prior while it waited
+                    bob = self.bobs.get(reading.prior.table, room.partner.lam, progress)
         except Exception as e:
             log.exception("training Bob %s for game %s failed", key, room.id)
             with room.lock:

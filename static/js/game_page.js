@@ -10,6 +10,7 @@
 import { $, showNotice } from "./dom.js";
 import { connect, forgetGame, saveGame, savedGame } from "./connection.js";
 import { fetchPartners } from "./games.js";
+import { studyLink } from "./study_link.js";
 import { renderNothingUnderstood, renderPending, renderUnderstanding } from "./understanding.js";
 
 /**
@@ -61,7 +62,8 @@ export class GamePage {
     this.agent = agent;
     this.hooks = hooks;
     this.query = new URLSearchParams(location.search);
-    this.saved = savedGame(game);  // the game this tab played last, or null
+    this.study = studyLink(this.query);  // ?study=ID: the study's game at the participant's step (study_link.js)
+    this.saved = this.study ? null : savedGame(game);  // the game this tab played last, or null
     this.partner = this.query.get("partner") ?? this.saved?.partner ?? null;
     this.participant = this.query.get("participant");
     this.gameId = null;
@@ -76,7 +78,7 @@ export class GamePage {
    * ({event: handler}) to its handler when it is about this game. Without a partner, go to the start page.
    */
   open(handlers) {
-    if (!this.partner) {
+    if (!this.partner && !this.study) {
       location.replace("/");
       return;
     }
@@ -87,6 +89,7 @@ export class GamePage {
     $("#confirm-yes").addEventListener("click", () => this.confirmReading());
     $("#confirm-rephrase").addEventListener("click", () => this.rephrase());
     document.addEventListener("keydown", (event) => this.onKeyDown(event));
+    this.study?.attach();
     try {
       this.socket = connect({ onConnect: () => this.onConnect(), onDisconnect: () => setConnection(false) });
     } catch (err) {
@@ -95,6 +98,7 @@ export class GamePage {
     }
     this.socket.on("game_started", (msg) => this.onGameStarted(msg));
     this.socket.on("error", (err) => this.onError(err));
+    this.socket.on("game_over", (msg) => { if (this.study && msg.game_id === this.gameId) this.study.onGameOver(); });
     const all = { ...handlers, understanding: (msg) => this.onUnderstanding(msg) };
     for (const [event, handler] of Object.entries(all)) {
       this.socket.on(event, (msg) => { if (msg.game_id === this.gameId) handler(msg); });
@@ -115,12 +119,17 @@ export class GamePage {
     this.gameId = null;
     this.hooks.onStarting?.();
     setTurn("Starting a game…", "waiting");
-    const payload = { game: this.game, partner: this.partner, ...this.hooks.startFields?.() };
-    if (this.participant) payload.participant = this.participant;
+    const payload = this.study ? { game: this.game, study: this.study.ref() }
+      : { game: this.game, partner: this.partner, ...this.hooks.startFields?.() };
+    if (this.participant && !this.study) payload.participant = this.participant;
     this.socket.emit("start_game", payload);
   }
 
   newGame() {
+    if (this.study) {
+      this.study.continue();  // a study has no new games: back to the study page once this one is over
+      return;
+    }
     if (this.hooks.inProgress?.() && !window.confirm("Leave this game and start a new one?")) return;
     forgetGame(this.game);
     this.token = null;
@@ -165,6 +174,7 @@ export class GamePage {
 
   onConnect() {
     setConnection(true);
+    this.study?.onConnect();
     const gameId = this.gameId ?? this.saved?.game_id;
     const token = this.token ?? this.saved?.token;
     if (gameId && token) this.socket.emit("resume", { game_id: gameId, token });
@@ -177,8 +187,9 @@ export class GamePage {
     this.token = msg.resume_token;
     this.partner = msg.partner;
     this.remember();
+    this.study?.onStarted(msg);
     this.hooks.onStarted?.(msg, isNew);
-    showPartnerName(this.game, msg.partner);
+    if (!this.study) showPartnerName(this.game, msg.partner);  // a study does not name the partner: it may tell the condition
   }
 
   onUnderstanding(msg) {
@@ -204,6 +215,8 @@ export class GamePage {
       else renderNothingUnderstood();
     } else if (err.event === "move") {
       this.hooks.redraw?.();
+    } else if (err.event === "start_game" && this.study) {
+      this.study.onStartError(err);
     } else if (err.event === "start_game" && err.code === "unknown_partner") {
       setTurn("This partner is not available: choose another on the start page.");
     }

@@ -16,6 +16,7 @@ export const GAMES = [
     description: "The cooperative card game: give hints, play cards in order, build fireworks together.",
     page: "/static/hanabi.html",
     available: true,
+    seats: true,  // the person may take either seat
   },
 ];
 

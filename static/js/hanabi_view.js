@@ -65,6 +65,8 @@ export function ownCard(k, index, { selected = false, touched = false, onSelect 
     type: "button", class: `hcard back${color ? ` c-${color} hinted-color` : ""}${selected ? " selected" : ""}${touched ? " touched" : ""}`,
     "aria-label": words, title: words, "aria-pressed": selected ? "true" : "false", disabled,
     "data-index": String(index), onclick: onSelect ? () => onSelect(index) : null,
+    // chosen as the finger or the mouse goes down: a redraw before it lifts cannot lose the choice
+    onpointerdown: onSelect ? (event) => { if (event.button === 0) onSelect(index); } : null,
   },
   h("span", { class: "corner", "aria-hidden": "true", text: color ? `${COLOR_INFO[color].symbol} ${color}` : "" }),
   h("span", { class: "rank", "aria-hidden": "true", text: k.hinted_rank ? String(k.hinted_rank) : "?" }),

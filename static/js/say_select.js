@@ -7,6 +7,7 @@
  * Keys: 1-5 say a number, I focuses the instruction box, Enter sends it, Esc leaves it, N starts a new game.
  */
 import { $ } from "./dom.js";
+import { setUpDetails } from "./details.js";
 import { GamePage, setTurn } from "./game_page.js";
 import { renderBars, renderTable, tableRow } from "./prior_bars.js";
 import {
@@ -21,6 +22,8 @@ const page = {
   instruction: null,       // the person's last understood instruction, carried into a new game
   movePrior: null,         // {prior, chosen} of Bob's last move, shown until Alice moves again
   preview: null,           // the number whose prior row is previewed (hover / focus on a say button)
+  reasons: {},             // Bob's reason for his move at each turn, from agent_move
+  training: false,         // Bob is still learning the latest instruction
 };
 
 const session = new GamePage({
@@ -30,6 +33,7 @@ const session = new GamePage({
   onStarting: () => {
     page.state = null;
     page.movePrior = null;
+    page.reasons = {};
   },
   onStarted: (msg, isNew) => {
     if (isNew) {
@@ -72,28 +76,46 @@ function onState(msg) {
   renderScore(view, msg.score);
   renderHistory(view.history);
   const last = view.history.at(-1);
-  renderBobBanner(last?.actor === "agent" ? last.move : null, last?.reward);
-  if (msg.over) {
-    setTurn("Game over.");
-  } else if (msg.to_act === "human") {
-    setTurn(view.step === 0 ? "Your turn: say a number from 1 to 5." : "Your turn again: say a number.", "yours");
-  } else {
-    setTurn("Bob is choosing…", "waiting");
-  }
+  const bobMoved = last?.actor === "agent";
+  renderBobBanner(bobMoved ? last.move : null, last?.reward, bobMoved ? page.reasons[view.history.length - 1] : null);
+  showTurn();
   renderPrior();
 }
 
+/** The turn line: whose move it is, and whether Bob waits for his training. */
+function showTurn() {
+  const msg = page.state;
+  if (!msg) return;
+  if (msg.over) {
+    setTurn("Game over.");
+  } else if (msg.to_act === "human") {
+    setTurn(msg.view.step === 0 ? "Your turn: say a number from 1 to 5." : "Your turn again: say a number.", "yours");
+  } else if (page.training) {
+    setTurn("Bob is still learning your instruction; he moves as soon as he is ready.", "waiting");
+  } else {
+    setTurn("Bob is choosing…", "waiting");
+  }
+}
+
 function onAgentMove(msg) {
+  page.reasons[msg.turn] = msg.explanation;
   page.movePrior = msg.prior ? { prior: msg.prior, chosen: msg.move.quit ? "quit" : String(msg.move.select) } : null;
   if (msg.move.select) flipBall(msg.move.select);
-  renderBobBanner(msg.move, msg.reward);
+  renderBobBanner(msg.move, msg.reward, msg.explanation);
   renderPrior();
+}
+
+function onAgentStatus(msg) {
+  page.training = msg.status === "training" || msg.status === "queued";
+  renderAgentStatus(msg, AGENT);
+  showTurn();
 }
 
 function onGameOver(msg) {
   setTurn("Game over.");
   renderGameOver(msg);
   disableSays();
+  $("#replay-link").href = `/static/replay.html?game=${encodeURIComponent(msg.game_id)}`;
   $("#play-again").focus();
 }
 
@@ -153,6 +175,7 @@ function previewRow(n) {
 }
 
 function main() {
+  setUpDetails(session.query, { before: $("#new-game") });
   buildBalls(say);
   for (let n = 1; n <= 5; n += 1) {
     const button = $(`#say-${n}`);
@@ -164,7 +187,7 @@ function main() {
     state: onState,
     agent_move: onAgentMove,
     game_over: onGameOver,
-    agent_status: (msg) => renderAgentStatus(msg, AGENT),
+    agent_status: onAgentStatus,
   });
 }
 

@@ -32,7 +32,7 @@ export function buildBalls(onSay) {
     h("button", {
       type: "button", class: "say-button", id: `say-${n}`, disabled: true,
       "aria-keyshortcuts": String(n), "aria-label": `Say ${n}`, onclick: () => onSay(n),
-    }, `Say ${n}`, h("kbd", { "aria-hidden": "true", text: String(n) })))));
+    }, h("span", { class: "say-word", text: "Say " }), String(n), h("kbd", { "aria-hidden": "true", text: String(n) })))));
 }
 
 /** How many times Bob picked each ball, from the history. */
@@ -97,17 +97,20 @@ export function renderHistory(history) {
   }));
 }
 
-/** Bob's last move, in words, in the live region under the balls (screen readers announce it). */
-export function renderBobBanner(move, reward) {
+/**
+ * Bob's last move, in words, and his reason in one sentence (when the page has it), in the live region
+ * under the balls (screen readers announce it).
+ */
+export function renderBobBanner(move, reward, reason = null) {
   const banner = $("#bob-banner");
   banner.classList.toggle("quit", Boolean(move?.quit));
   if (!move) {
-    banner.textContent = "";
-  } else if (move.quit) {
-    banner.textContent = "Bob quit. The game is over.";
-  } else {
-    banner.textContent = `Bob picked ball ${move.select}: ${signed(reward)}.`;
+    banner.replaceChildren();
+    return;
   }
+  const what = move.quit ? "Bob quit. The game is over." : `Bob picked ball ${move.select}: ${signed(reward)}.`;
+  banner.replaceChildren(h("span", { text: what }),
+    reason ? h("span", { class: "bob-reason", text: `Bob: “${reason}”` }) : null);
 }
 
 export function renderGameOver(result) {

@@ -9,6 +9,11 @@ it) or, failing that, a browser Playwright downloaded itself. A missing browser 
 never skips them.
 
 Set INSTRUCTPLAY_E2E_SCREENSHOTS to a folder (e.g. docs/img) to have the tests save screenshots there.
+
+`check_accessibility(page)` runs axe-core (vendored from the npm registry: tests/e2e/vendor/) on the page as
+it stands and fails on any serious or critical violation; `check_phone_layout(page)` fails when the page
+scrolls sideways or a visible control is smaller than a 44 x 44 px touch target. `phone` is a tab as a phone
+opens it (390 x 844, touch).
 """
 
 from __future__ import annotations
@@ -38,7 +43,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-STARTUP_TIMEOUT_S = 90
+STARTUP_TIMEOUT_S = 180  # the server warms up (models, the start instruction's Bobs) before it answers
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
+NARROWEST = 360  # the narrowest screen the pages are laid out for
+TOUCH_TARGET_PX = 44
 EXPECT_TIMEOUT_MS = 20_000  # a loaded 2-core machine can take seconds to answer; Playwright's default is 5 s
 
 
@@ -170,6 +179,67 @@ def page(browser):
     yield tab
     context.close()
     assert not errors, "the page logged JavaScript errors:\n" + "\n".join(errors)
+
+
+def watched(context) -> tuple:
+    """A new tab of `context` whose JavaScript errors are collected (the test fails on any)."""
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    tab.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    return tab, errors
+
+
+@pytest.fixture
+def phone(browser):
+    """A fresh tab as a phone opens it: 390 x 844 CSS pixels, touch, a phone's user agent."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2,
+                                  user_agent="Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+                                             "(KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36")
+    context.set_default_timeout(30_000)
+    tab, errors = watched(context)
+    yield tab
+    context.close()
+    assert not errors, "the page logged JavaScript errors:\n" + "\n".join(errors)
+
+
+def check_accessibility(page, where: str = "") -> None:
+    """axe-core on the page as it is now: no serious or critical violation (moderate and minor ones are
+    reported by axe too, but not failed on)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("""async () => {
+        const result = await axe.run(document, { resultTypes: ["violations"] });
+        return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ")) }));
+    }""")
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not bad, f"axe-core found serious or critical violations {where}on {page.url}:\n" + "\n".join(
+        f"  {v['impact']}: {v['id']} ({v['help']}) at {v['nodes']}" for v in bad)
+
+
+def check_phone_layout(page, where: str = "") -> None:
+    """At the page's width and at 360 px: nothing scrolls sideways, and every visible control (button, link,
+    field, switch, disclosure) is at least 44 x 44 px."""
+    size = page.viewport_size
+    try:
+        for width in sorted({size["width"], NARROWEST}, reverse=True):
+            page.set_viewport_size({"width": width, "height": size["height"]})
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, f"the page is {wide} px wide at a {width} px screen {where}({page.url})"
+            small = page.evaluate("""(least) => [...document.querySelectorAll(
+                    'button, a[href], input, select, textarea, summary, [role=switch]')]
+                .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+                .map((el) => {
+                    const box = (el.type === 'radio' || el.type === 'checkbox') && el.closest('label') ? el.closest('label')
+                        : el;
+                    const r = box.getBoundingClientRect();
+                    return { what: el.outerHTML.slice(0, 90), w: Math.round(r.width), h: Math.round(r.height) };
+                })
+                .filter((r) => r.w < least || r.h < least)""", TOUCH_TARGET_PX)
+            assert not small, f"controls smaller than {TOUCH_TARGET_PX} px at {width} px {where}({page.url}): {small}"
+    finally:
+        page.set_viewport_size(size)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,13 @@
 """Whole Hanabi games in a real browser against the real server and the shipped trained agents: moves by
 keyboard and by click, an instruction typed mid-game, "Why?" asked of the agent, then every move found in
-the database, and the replay page showing the game's final state. One game with each fixed partner
-(colour, rank and vanilla agent) and one with the instructed partner, which changes agent when it reads
-the instruction."""
+the database, the person's own cards shown at the end, and the replay page stepping from the deal to the
+game's final state. One game with each fixed partner (colour, rank and vanilla agent), one with the
+instructed partner, which changes agent when it reads the instruction, and one where the person chooses
+cards at every moment of the partner's turns (issue 16: the choice must be the card played or discarded)."""
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 from server.db.models import Event, Game, Instruction
 from server.db.store import Store
 from server.games import hanabi
-from tests.e2e.conftest import HANABI_ROLES, SHIPPED_HANABI_AGENTS, LiveServer
+from tests.e2e.conftest import HANABI_ROLES, SHIPPED_HANABI_AGENTS, LiveServer, check_accessibility
 
 pytestmark = pytest.mark.e2e
 
@@ -101,10 +103,25 @@ def stored_game(page: Page, server: LiveServer) -> tuple[str, Game, list[Event],
     return game_id, game, moves, instructions, final
 
 
+def check_own_cards_shown(page: Page, final: hanabi.HanabiGame, seat: int = 0) -> None:
+    """Once the game is over the person's own hand is shown face up: the cards the game ended with."""
+    expect(page.locator("#own-hand-title")).to_contain_text("here are your cards")
+    shown = page.locator("#own-hand .hcard.face").evaluate_all("cards => cards.map(c => c.getAttribute('aria-label'))")
+    expected = [f"Your card {'ABCDE'[i]}: {hanabi.COLOR_NAMES[c]} {r + 1}" for i, (c, r) in enumerate(final.hand_cards(seat))]
+    assert [label.split(" (")[0] for label in shown] == expected
+
+
 def check_replay(page: Page, game_id: str, moves: int, score: int, final: hanabi.HanabiGame) -> None:
-    """Open the replay from the game-over panel: it ends at the final position with the final score."""
+    """Open the replay from the game-over panel: it opens on the deal and ends at the final position with the
+    final score; its hanab.live download works."""
     page.locator("#replay-link").click()
     expect(page).to_have_url(re.compile(rf"/static/replay\.html\?game={game_id}$"))
+    expect(page.locator("#position")).to_have_text(f"Move 0 of {moves}")
+    expect(page.locator("#replay-move")).to_have_text("The deal.")
+    download = page.locator("#download")
+    expect(download).to_be_visible()
+    assert page.request.get(download.get_attribute("href")).json()["players"][0] == "Human"
+    page.keyboard.press("End")
     expect(page.locator("#position")).to_have_text(f"Move {moves} of {moves}")
     expect(page.locator("#stat-score")).to_have_text(f"{score}/25")
     for color, height in zip("RYGWB", final.fireworks):
@@ -118,7 +135,8 @@ def check_replay(page: Page, game_id: str, moves: int, score: int, final: hanabi
 def test_a_whole_game_with_each_shipped_agent(page, hanabi_server, partner):
     page.goto(f"{hanabi_server.url}/static/hanabi.html?partner={partner}&seed={SEED}")
     expect(page.locator("#turn-status")).to_have_text("Your turn: play, discard or give a hint.")
-    expect(page.locator("#acting-agent")).to_contain_text(f"{partner}.pt")
+    expect(page.locator("#acting-agent-detail")).to_contain_text(f"{partner}.pt")  # for researchers only
+    expect(page.locator("#acting-agent-detail")).to_be_hidden()
     plays_on = "rank" if partner == "rank" else "colour"
 
     for _ in range(INSTRUCT_AFTER):
@@ -147,6 +165,7 @@ def test_a_whole_game_with_each_shipped_agent(page, hanabi_server, partner):
     assert all(m.payload["prior"]["instruction"] == INSTRUCTION for m in after)
     assert {m.payload["lambda"] for m in after} == {0 if partner == "vanilla" else 1}
     assert final.score() == score
+    check_own_cards_shown(page, final)
 
     check_replay(page, game_id, len(moves), score, final)
 
@@ -186,8 +205,11 @@ def test_the_instructed_partner_changes_agent_with_the_instruction(page, hanabi_
     agent_roles = [m.payload["agent"]["role"] for m in moves if m.actor == "agent"]
     assert agent_roles[0] == "vanilla" and agent_roles[-1] == "color"
     assert final.score() == score
+    check_own_cards_shown(page, final)
+    check_accessibility(page, "at the end of a Hanabi game ")
 
     check_replay(page, game_id, len(moves), score, final)
+    check_accessibility(page, "on a Hanabi replay ")
     if screenshot_dir is not None:
         page.keyboard.press("ArrowLeft")
         page.keyboard.press("ArrowLeft")
@@ -195,3 +217,38 @@ def test_the_instructed_partner_changes_agent_with_the_instruction(page, hanabi_
     page.keyboard.press("Home")
     expect(page.locator("#position")).to_have_text(f"Move 0 of {len(moves)}")
     expect(page.locator("#replay-move")).to_have_text("The deal.")
+
+
+def test_a_card_chosen_during_the_partners_turn_is_the_one_played_or_discarded(page, hanabi_server):
+    """Race 2 of issue 16, with no pause before the partner's move: right after each of their moves, at a
+    different moment each time (before the server answered, while the partner moves, just after), the person
+    chooses another card; it must stay chosen through the redraws and be the card their next discard takes."""
+    rng = random.Random(16)
+    page.goto(f"{hanabi_server.url}/static/hanabi.html?partner=color&seed={SEED + 1}")
+    expect(page.locator("#turn-status")).to_have_text("Your turn: play, discard or give a hint.")
+    cards, moves = page.locator("#own-hand .hcard"), page.locator("#log li .what")
+    expected, discards = None, 0
+    while discards < 8 and page.locator("#game-over").is_hidden():
+        if expected is not None:
+            expect(cards.nth(expected)).to_have_attribute("aria-pressed", "true")
+        before = log_count(page)
+        leaving = None
+        if expected is not None and page.locator("#discard").is_enabled():
+            page.keyboard.press("d")
+            leaving, discards = expected, discards + 1
+        else:
+            page.locator("#color-hints button:enabled, #rank-hints button:enabled").first.click()
+        # at once, or a few milliseconds later: during the partner's turn, however short it is
+        page.wait_for_timeout(rng.choice([0, 0, 2, 5, 10, 20, 40]))
+        if leaving == 1:  # only A lies before the card that left: choose among the cards after it, once moved up
+            page.wait_for_function(f"document.querySelectorAll('#log li').length > {before}")
+        # never A (chosen for the person when nothing is); before the card leaving, whose place is not changing
+        expected = rng.randrange(1, leaving if leaving and leaving > 1 else cards.count())
+        cards.nth(expected).click(force=True)  # a card that cannot be chosen now ignores the click
+        if leaving is not None:
+            expect(moves.nth(before)).to_have_text(re.compile(rf"^You discarded .* from {'ABCDE'[leaving]}$"))
+        page.wait_for_function(
+            f"document.querySelectorAll('#log li').length >= {before + 2} || !document.querySelector('#game-over').hidden",
+            timeout=AGENT_TIMEOUT_MS)
+        expect(page.locator("#turn-status")).to_have_text(re.compile("Your turn|Game over"))
+    assert discards == 8, f"the game ended after {discards} discards"

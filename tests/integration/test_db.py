@@ -45,7 +45,7 @@ def test_migrations_create_the_models_schema_from_scratch(engine):
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
     migrate.upgrade(engine)  # applying again is a no-op
-    assert migrate.current_revision(engine) == "0001"
+    assert migrate.current_revision(engine) == migrate.head_revision() is not None
     inspector = inspect(engine)
     assert TABLES <= set(inspector.get_table_names())
     for table in Base.metadata.sorted_tables:

@@ -99,7 +99,8 @@ def test_whole_game_against_the_agent_is_stored_replayed_and_downloaded(db_url, 
     inbox = connect(app)
     started, state = start(inbox, participant="h-1")
     gid = started["game_id"]
-    assert (started["game"], started["seat"], started["seed"]) == ("hanabi", 0, 11)
+    # the seed stays on the server: with it the person could work out their own cards (issue #14)
+    assert (started["game"], started["seat"], started["seed"]) == ("hanabi", 0, None)
     assert state["to_act"] == "human" and state["view"]["hints"] == 8 and state["view"]["deck"] == 40
     assert len(state["view"]["own_hand"]) == 5 and len(state["view"]["partner_hand"]) == 5
 
@@ -394,7 +395,8 @@ def test_resume_after_a_restart_rebuilds_the_game_and_its_instruction(tmp_path):
     state = play_turn(again, gid, person_move(resumed))
     assert agent_moves(restarted, gid)[-1].payload["agent"]["role"] == "rank"
     play_out(again, gid, state)
-    assert again.wait("game_over")["turns"] == count_events(restarted, gid) - 3  # started, instruction, over
+    # started, instruction, a "Why?" (stored as an explain_request since the study issue), over
+    assert again.wait("game_over")["turns"] == count_events(restarted, gid) - 4
 
 
 # ---------------------------------------------------------------- the person never sees their own cards
@@ -463,8 +465,12 @@ def test_no_message_to_the_person_ever_contains_their_own_cards(tmp_path, monkey
     assert {"game_started", "state", "understanding", "agent_move", "explanation", "game_over"} <= names
     assert len(received) > 100
 
-    found = [leak for name, payload in received for leak in leaks(name, payload)]
+    # game_over is sent only once the game is over, and then shows both hands face up (issue 16)
+    found = [leak for name, payload in received if name != "game_over" for leak in leaks(name, payload)]
     assert found == []
+    over = [payload for name, payload in received if name == "game_over"]
+    assert len(over) == 2 and all(leaks("game_over", payload) for payload in over)
+    assert [len(hand) for hand in over[0]["hands"]] == [len(state["view"]["own_hand"]), len(state["view"]["partner_hand"])]
     # the person's hand is knowledge only, and the check does find cards where they are shown
     assert all(set(card) == {"hinted_color", "hinted_rank", "colors", "ranks"} for card in state["view"]["own_hand"])
     assert len(cards_in(state["view"]["partner_hand"])) == 5

@@ -448,3 +448,80 @@ def test_the_real_instructq_bob_trains_on_demand_is_cached_and_plays(tmp_path):
     again.wait("agent_status", lambda m: m["status"] == "ready", timeout=30)
     again.pull()
     assert [m["status"] for n, m in again.messages if n == "agent_status"] == []  # no training this time
+
+
+# ---------------------------------------------------------------- the start instruction and a typed one
+
+
+def gated_reads(app, gates: dict[str, threading.Event]):
+    """Make the Say-Select reader wait for gates[text] before reading `text`, and return an event set each
+    time an instruction's task has finished (read, stored or not)."""
+    service = app.extensions["instructplay"].services["say-select"]
+    read, instruct, finished = service.adapter.read, service.instruct, threading.Semaphore(0)
+
+    def gated_read(text):
+        if text in gates:
+            assert gates[text].wait(10), f"the test never opened the gate of {text!r}"
+        return read(text)
+
+    def counted_instruct(*args):
+        try:
+            instruct(*args)
+        finally:
+            finished.release()
+
+    service.adapter.read = gated_read
+    service.instruct = counted_instruct
+    return finished
+
+
+@pytest.mark.parametrize("order", ["typed stored first", "start instruction read first"])
+def test_an_instruction_typed_while_the_start_instruction_is_read_wins(tmp_path, order):
+    """Race 1 of issue 16: the start (default) instruction's reading is slow on a cold server; an instruction
+    the person types meanwhile must be the one adopted, whichever reading ends first."""
+    typed = "pick the ball whose number I say"
+    gates = {PAPER: threading.Event(), typed: threading.Event()}
+    app = make_app(f"sqlite:///{tmp_path / 'race.db'}", tmp_path)
+    finished = gated_reads(app, gates)
+    inbox = connect(app)
+    started, _ = start(inbox)  # no instruction: the paper's is read as the system's, and waits at its gate
+    gid = started["game_id"]
+    inbox.client.emit("instruction", {"game_id": gid, "text": typed, "request_id": "typed"})
+    first, second = (typed, PAPER) if order == "typed stored first" else (PAPER, typed)
+    gates[first].set()
+    assert finished.acquire(timeout=10)
+    gates[second].set()
+    assert finished.acquire(timeout=10)
+
+    understood = inbox.wait("understanding")
+    assert understood["text"] == typed and understood["adopted"] and understood["request_id"] == "typed"
+    inbox.pull()
+    assert [m["text"] for n, m in inbox.messages if n == "understanding"] == []  # the start instruction: not announced
+    room = app.extensions["instructplay"].rooms[gid]
+    assert room.instruction == typed
+    with Session(app.extensions["instructplay"].store.engine) as s:
+        rows = s.scalars(select(Event).where(Event.game_id == gid, Event.type == "instruction")).all()
+    assert [(e.actor, e.payload["text"], e.payload["adopted"]) for e in rows] == [("human", typed, True)]
+    assert say(inbox, gid, 3)["view"]["history"][-1]["move"] == {"select": 3}  # Bob plays the typed instruction
+
+
+def test_an_older_typed_instruction_read_after_a_newer_one_is_stored_but_not_adopted(tmp_path):
+    older, newer = "pick the ball whose number I say", "quit when I repeat a number"
+    gates = {older: threading.Event()}
+    app = make_app(f"sqlite:///{tmp_path / 'order.db'}", tmp_path)
+    inbox = connect(app)
+    started, _ = start(inbox)
+    gid = started["game_id"]
+    inbox.wait("understanding")  # the paper's, read at once
+    finished = gated_reads(app, gates)
+    inbox.client.emit("instruction", {"game_id": gid, "text": older})
+    inbox.client.emit("instruction", {"game_id": gid, "text": newer})
+    assert inbox.wait("understanding")["text"] == newer
+    gates[older].set()
+    assert finished.acquire(timeout=10) and finished.acquire(timeout=10)
+    assert app.extensions["instructplay"].rooms[gid].instruction == newer
+    with Session(app.extensions["instructplay"].store.engine) as s:
+        rows = s.scalars(select(Event).where(Event.game_id == gid, Event.type == "instruction").order_by(Event.seq)).all()
+    assert [(e.payload["text"], e.payload["adopted"]) for e in rows] == [(PAPER, True), (newer, True), (older, False)]
+    inbox.pull()
+    assert [m["text"] for n, m in inbox.messages if n == "understanding"] == []

@@ -1,16 +1,20 @@
 """The instruction parser on a small held-out set (none of these sentences is in the benchmark or among the
-parser's examples): paraphrase, negation, typos, mixed, off-topic and contradictory text. Loads the
-sentence-embedding model once (a few seconds)."""
+parser's examples): paraphrase, negation, typos, mixed, off-topic and contradictory text; the misreadings
+issue #15 reported (each must now read right or ask), clause-level readings, the modifiers that are reasons
+to ask, choices and what was not understood, and that every description reads back as its convention.
+Loads the sentence-embedding model once (a few seconds)."""
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
 
-from agents.priors.conventions import CONVENTIONS, understand
+from agents.priors.conventions import CONVENTIONS, parser, understand
 from agents.priors.conventions.parser import normalise, polarity, split_clauses
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "paraphrases.jsonl"
+PEOPLE = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "people.jsonl"
 
 UNDERSTOOD = [  # (game, text, expected top convention) -- understood without asking
     ("say-select", "choose the ball matching my number", "copy-number"),
@@ -116,3 +120,129 @@ def test_the_benchmark_is_held_out_from_the_parser_examples_and_these_tests():
     assert not benchmark & examples and not benchmark & here
     known = {c.id for conventions in CONVENTIONS.values() for c in conventions} | {"off-topic"}
     assert all(set(r["expected"]) <= known for r in rows)
+
+
+# -- issue #15: what new users typed and the parser misread ------------------------------------------
+
+ISSUE_READ = [  # (game, text, the reading it must have, without asking)
+    ("say-select", "pick the ball after the one I say", {"select-next"}),
+    ("say-select", "I select one more than the number you say (after 5 comes 1).", {"select-next"}),
+    ("say-select", "pick the ball one less than the number I say, and never quit", {"select-previous", "never-quit"}),
+    ("say-select", "pick the ball before the one I say", {"select-previous"}),
+    ("say-select", "choose the even balls only", {"even-balls-only"}),
+    ("say-select", "copy my number and quit if I say it twice", {"copy-number", "quit-on-repeat"}),
+    ("hanabi", "only hint when sure", {"hint-only-certain"}),
+    ("hanabi", "any card I clue is one you should keep, not play or throw away", {"hint-keep"}),
+    ("hanabi", "colour hints mean play, rank hints mean save", {"color-hint-play", "keep-hinted-by-rank"}),
+]
+ISSUE_ASK = [  # (game, text, a reading it must not adopt)
+    ("hanabi", "finesse", "play-newest"),
+    ("hanabi", "if I point out a number on your cards, play the newest one I pointed at", "play-newest"),
+]
+MODIFIERS_ASK = [  # a modifier, or jargon, that no convention defines: ask, never guess
+    ("say-select", "pick the ball two higher than mine"),
+    ("say-select", "pick my number, but only when it is odd"),
+    ("say-select", "pick the number I say except when it is 5"),
+    ("say-select", "never pick one more than my number"),
+    ("say-select", "select whichever number is double mine"),
+    ("hanabi", "play the newest card I hint with a number"),
+    ("hanabi", "colour hints mean play, except for fives"),
+    ("hanabi", "do not give hints"),
+    ("hanabi", "bluff"),
+    ("hanabi", "play 2s first"),
+    ("hanabi", "save 2s"),
+    ("hanabi", "discard your newest card"),
+]
+
+
+@pytest.mark.parametrize("game, text, expected", ISSUE_READ)
+def test_the_issues_misreadings_now_read_right(game, text, expected):
+    u = understand(game, text)
+    assert {c for c, _ in u.understood} == expected and not u.clarify, u.question
+
+
+@pytest.mark.parametrize("game, text, never", ISSUE_ASK)
+def test_the_issues_jargon_and_modifiers_ask(game, text, never):
+    u = understand(game, text)
+    assert u.clarify and never not in {c for c, _ in u.understood} and u.not_understood and u.question
+
+
+@pytest.mark.parametrize("game, text", MODIFIERS_ASK)
+def test_modifiers_without_a_convention_are_asked_about(game, text):
+    u = understand(game, text)
+    assert u.clarify and u.question and u.not_understood
+
+
+def test_the_question_names_the_words_it_knows_no_convention_for():
+    u = understand("hanabi", "if I point out a number on your cards, play the newest one I pointed at")
+    assert '"newest"' in u.question and u.understood == () and u.choices == ()
+    u = understand("say-select", "pick the ball I say, and quit if I say 5")
+    assert u.understood[0][0] == "copy-number" and u.not_understood == ("quit if i say 5",)
+    assert '"5"' in u.question and "I understood: I select the number you say." in u.question
+
+
+def test_a_time_clause_is_not_a_modifier():
+    for text in ("pick the ball after I say it", "wait until I say a number, then pick that ball"):
+        u = understand("say-select", text)
+        assert [c for c, _ in u.understood] == ["copy-number"] and not u.clarify
+
+
+def test_clause_level_readings_each_for_its_own_hint_kind():
+    u = understand("hanabi", "rank clues mean play and colour clues mean keep")
+    assert {c for c, _ in u.understood} == {"rank-hint-play", "keep-hinted-by-color"} and not u.clarify
+    u = understand("hanabi", "play on colour hints but not on rank hints")
+    assert {c for c, _ in u.understood} == {"color-hint-play", "keep-hinted-by-rank"} and not u.clarify
+
+
+def test_negation_maps_through_the_example_convention_not_its_negation():
+    assert [c for c, _ in understand("say-select", "never take even balls").understood] == ["odd-balls-only"]
+    assert [c for c, _ in understand("say-select", "never copy my number").understood] == ["avoid-said-number"]
+
+
+def test_a_contradiction_offers_one_choice_per_side():
+    u = understand("say-select", "always quit and also never quit")
+    assert u.contradictory and [[c for c, _ in ch.understood] for ch in u.choices] == [["quit-immediately"],
+                                                                                       ["never-quit"]]
+    u = understand("say-select", "pick my number, quit now and never quit")
+    assert [{c for c, _ in ch.understood} for ch in u.choices] == [{"copy-number", "quit-immediately"},
+                                                                    {"copy-number", "never-quit"}]
+
+
+def test_otherwise_states_the_rule_around_an_exception():
+    u = understand("say-select", "quit when I repeat your last ball; otherwise never quit")
+    assert {c for c, _ in u.understood} == {"quit-on-repeat", "never-quit"} and not u.contradictory
+
+
+def test_an_aside_next_to_an_instruction_is_set_aside_but_a_question_is_asked_about():
+    u = understand("say-select", "I had a long day. Copy my number.")
+    assert [c for c, _ in u.understood] == ["copy-number"] and not u.clarify
+    u = understand("say-select", "Copy my number. What is your name?")
+    assert u.clarify and u.not_understood
+
+
+@pytest.mark.parametrize("game", ["say-select", "hanabi"])
+def test_every_description_and_pair_of_descriptions_reads_back_exactly(game):
+    p = parser(game)
+    ids = [c.id for c in CONVENTIONS[game]]
+    for cid in ids:
+        u = p.understand(p.text_of([cid]))
+        assert [c for c, _ in u.understood] == [cid] and not u.clarify, cid
+    for a, b in itertools.combinations(ids, 2):
+        if b in p.conventions[a].conflicts or a in p.conventions[b].conflicts:
+            continue
+        u = p.understand(p.text_of([a, b]))
+        assert {c for c, _ in u.understood} == {a, b} and not u.clarify, (a, b)
+
+
+def test_the_people_collection_is_held_out_from_the_examples_and_labelled_with_known_conventions():
+    def key(text):
+        return " ".join(normalise(text).replace(",", " ").replace(".", " ").split())
+
+    examples = {key(e) for conventions in CONVENTIONS.values() for c in conventions for e in c.examples}
+    with open(PEOPLE, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    assert len(rows) >= 150 and len({r["voice"] for r in rows}) >= 8
+    assert not {key(r["text"]) for r in rows} & examples
+    known = {c.id for conventions in CONVENTIONS.values() for c in conventions}
+    for r in rows:
+        assert r["readings"] == "ask" or all(set(reading) <= known for reading in r["readings"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from collections import Counter
@@ -404,3 +405,20 @@ def test_gym_env_deals_an_explicit_deck_and_refuses_illegal_moves():
     assert env.game.deck_order == deck
     with pytest.raises(ValueError, match="not legal"):
         env.step(0)
+
+
+def test_copy_is_independent_and_plays_on_exactly_as_a_deep_copy():
+    rng = random.Random(5)
+    for _ in range(20):
+        game = HanabiGame(2, seed=rng.randrange(10**6))
+        for _ in range(rng.randrange(40)):
+            if game.is_over():
+                break
+            game.step(rng.choice(game.legal_moves()))
+        before = str(game), [k.to_dict() for hand in game.knowledge for k in hand], len(game.history)
+        fast, deep = game.copy(), copy.deepcopy(game)
+        while not deep.is_over():
+            uid = rng.choice(deep.legal_moves())
+            assert fast.step(uid) == deep.step(uid)
+            assert str(fast) == str(deep) and fast.view(0) == deep.view(0) and fast.view(1) == deep.view(1)
+        assert (str(game), [k.to_dict() for hand in game.knowledge for k in hand], len(game.history)) == before

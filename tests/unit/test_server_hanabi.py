@@ -66,4 +66,4 @@ def test_missing_checkpoints_are_replaced_by_labelled_rule_bots(tmp_path):
     specs = hanabi.agent_specs(str(tmp_path))
     assert specs["rank"].source == str(tmp_path / "rank.pt") and not specs["rank"].is_rulebot
     assert specs["color"].source == "rulebot:color" and "standing in" in specs["color"].label
-    assert specs["vanilla"].is_rulebot and "vanilla" in specs["vanilla"].label
+    assert specs["vanilla"].is_rulebot and "own-way" in specs["vanilla"].label and "vanilla.pt" in specs["vanilla"].detail

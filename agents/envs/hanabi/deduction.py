@@ -13,15 +13,22 @@ from agents.envs.hanabi.rules import CARD_COPIES, NUM_COLORS, NUM_RANKS, HanabiG
 
 def unseen_counts(game: HanabiGame, player: int) -> list[int]:
     """Copies of each card (colour*5 + rank) that `player` cannot see: not discarded, played or in the partner's hand."""
+    counts = public_counts(game)
+    partner = (player + 1) % game.num_players
+    for order in game.hands[partner]:
+        counts[game.deck_cards[order]] -= 1
+    return counts
+
+
+def public_counts(game: HanabiGame) -> list[int]:
+    """Copies of each card (colour*5 + rank) not yet discarded or played: what anyone at the table, or a
+    spectator, can count. Deductions from these reveal nothing about any hand."""
     counts = [CARD_COPIES[code % NUM_RANKS] for code in range(NUM_COLORS * NUM_RANKS)]
     for code in game.discard_pile:
         counts[code] -= 1
     for color, height in enumerate(game.fireworks):
         for rank in range(height):
             counts[color * NUM_RANKS + rank] -= 1
-    partner = (player + 1) % game.num_players
-    for order in game.hands[partner]:
-        counts[game.deck_cards[order]] -= 1
     return counts
 
 

@@ -7,7 +7,8 @@
 Instructions are read in input order (several TEXT arguments, or one per non-blank line of FILE; "-"
 reads standard input). With --json each instruction prints one JSON object on its own line:
 {"instruction", "game", "understood": [{"convention", "weight"}] (highest weight first), "confidence",
-"clarify", "off_topic", "contradictory", "summary", "question"}.
+"clarify", "off_topic", "contradictory", "summary", "question", "choices": [{"summary", "understood"}] (one per
+reading the agent hesitates between), "not_understood": [the clauses it did not understand]}.
 
 Backends: "conventions" (default) parses the text into weights over the named conventions. "lm" scores
 with a local causal LM (agents.priors.lm.CausalLMPrior), which has no parser: it reports the prior it
@@ -83,6 +84,10 @@ def _describe(u) -> str:
     else:
         lines.append("  not understood" + (" (contradictory)" if u.contradictory else ""))
     lines.append(f"  {u.summary}")
+    for clause in u.not_understood:
+        lines.append(f"  not understood: {json.dumps(clause)}")
+    for i, choice in enumerate(u.choices):
+        lines.append(f"  choice {i}: {', '.join(c for c, _ in choice.understood)}")
     if u.clarify:
         lines.append(f"  asks: {u.question}")
     return "\n".join(lines)

@@ -6,6 +6,12 @@ scores), together with the phrasings a person might use for it. Its distribution
 softmax(beta * L), the paper's form (instructrl.md 2.1, 4.3): with L the paper's colour logits and
 beta = 1 this is exactly the paper's Hanabi prior.
 
+A convention also says which meaning-changing words it explains (`accepts`: tags of agents/priors/
+conventions/cues.py, such as UP for "one more" or SURE for "only when sure") and which it needs (`requires`:
+groups of tags, one of each group must be present; the pseudo-tag NOT stands for a negated clause). The
+parser adopts a convention for a clause only when the convention explains every such word of the clause
+(parser.py): a modifier no convention explains is a reason to ask, never to guess.
+
 A *conditional* convention speaks only in some situations (quit-on-repeat speaks only when the partner
 repeats my last selection) and returns None elsewhere. The mixture of an understood instruction at one
 observation:
@@ -37,6 +43,10 @@ class Convention:
     negation: str | None = None         # the convention meant by "don't <this>", if there is one
     conditional: bool = False           # speaks only in some situations (returns None otherwise)
     conflicts: tuple[str, ...] = field(default=())  # conventions that cannot be asked for together
+    accepts: frozenset[str] = frozenset()    # the cue tags (cues.py) a clause may carry and still mean this
+    requires: tuple[frozenset[str], ...] = ()  # each group: at least one of its tags must be in the clause
+    hint_kind: str | None = None        # Hanabi: the hint kind it is about ("color", "rank", "any"), if any
+    situational: bool = False           # Hanabi: needs the table (cards, fireworks), not only the last move
 
     def distribution(self, observation: str, actions: Sequence[str], beta: float) -> np.ndarray | None:
         L = self.prefer(observation, actions)

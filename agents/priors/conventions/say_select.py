@@ -12,6 +12,13 @@ The conventions (their examples are the parser's phrasings, not the benchmark's)
 - never-quit: select a ball every turn, never quit.
 - quit-immediately: quit at once.
 - quit-after-one: quit as soon as I have selected once.
+- even-balls-only / odd-balls-only: select only even (2, 4) / odd (1, 3, 5) balls, whatever the partner
+  says (the parity instructions people type: "choose the even balls only").
+- select-in-order: select 1, then 2, then 3, ... whatever the partner says, and quit after 5.
+
+Each convention also names the cue tags it explains and needs (cues.py): select-next needs UP ("one more
+than", "the number after mine"), so "pick the ball before the one I say" can never be read as copy-number
+or select-next, and "pick the ball two higher than mine" (the number 2, unexplained) is asked about.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ GAME = "say-select"
 NUM_BALLS = 5
 QUIT = " 0"
 BALLS = tuple(f" {k}" for k in range(1, NUM_BALLS + 1))
+EVEN_BALLS = (" 2", " 4")
+ODD_BALLS = (" 1", " 3", " 5")
 
 _SAID = re.compile(r"my partner (?:selected|said|says|chose) (\d)", re.IGNORECASE)
 _MINE = re.compile(r"i selected (\d) before", re.IGNORECASE)
@@ -88,6 +97,31 @@ def _quit_after_one(observation: str, actions: Sequence[str]):
     return None if parse_observation(observation).previous is None else one_hot(actions, {QUIT})
 
 
+def _only(balls: tuple[str, ...]):
+    def prefer(observation: str, actions: Sequence[str]):
+        return one_hot(actions, set(balls))
+    return prefer
+
+
+def _select_in_order(observation: str, actions: Sequence[str]):
+    previous = parse_observation(observation).previous
+    if previous is None:
+        return one_hot(actions, {_ball(1)})
+    return one_hot(actions, {QUIT} if previous >= NUM_BALLS else {_ball(previous + 1)})
+
+
+def _tags(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+_NUMBERS = ("copy-number", "select-next", "select-previous", "avoid-said-number", "even-balls-only", "odd-balls-only",
+            "select-in-order")
+
+
+def _others(me: str) -> tuple[str, ...]:
+    return tuple(c for c in _NUMBERS if c != me)
+
+
 CONVENTIONS = (
     Convention(
         "copy-number", GAME, "I select the number you say.", _copy_number,
@@ -104,8 +138,11 @@ CONVENTIONS = (
             "my number tells you which ball to take",
             "the number you hear from me is the ball to take",
             "the ball I call is the one to pick",
+            "take whichever ball I name",
+            "go with the number I give you",
         ),
-        negation="avoid-said-number", conflicts=("avoid-said-number", "select-next", "select-previous"),
+        negation="avoid-said-number", conflicts=_others("copy-number"),
+        accepts=_tags("SAME", "REPEAT", "CONTINUE"), requires=(_tags("SELECT", "SAY", "SAME", "REPEAT"),),
     ),
     Convention(
         "quit-on-repeat", GAME, "I quit when you say the number I selected last.",
@@ -119,8 +156,11 @@ CONVENTIONS = (
             "stop when I say your previous ball again",
             "if my number is the one you just picked, end the game",
             "when I repeat myself, select 0",
+            "saying your previous ball a second time means the game is over",
         ),
-        negation="never-quit", conflicts=("never-quit", "quit-immediately"),
+        negation="never-quit", conflicts=("never-quit", "quit-immediately", "select-in-order"),
+        accepts=_tags("QUIT", "REPEAT", "PREV", "SAME", "RESTRICT", "LATER", "NOW"),
+        requires=(_tags("QUIT"), _tags("REPEAT", "PREV", "SAME")),
     ),
     Convention(
         "select-next", GAME, "I select one more than the number you say (after 5 comes 1).",
@@ -132,8 +172,10 @@ CONVENTIONS = (
             "add one to the number I say",
             "select the next ball after mine",
             "go one up from what I say",
+            "take the ball one higher than mine",
         ),
-        conflicts=("copy-number", "select-previous", "avoid-said-number"),
+        conflicts=_others("select-next"),
+        accepts=_tags("UP", "WRAP_UP", "CONTINUE"), requires=(_tags("UP", "WRAP_UP"),),
     ),
     Convention(
         "select-previous", GAME, "I select one less than the number you say (before 1 comes 5).",
@@ -145,8 +187,10 @@ CONVENTIONS = (
             "subtract one from the number I say",
             "select the ball just below mine",
             "go one down from what I say",
+            "take the ball one lower than mine",
         ),
-        conflicts=("copy-number", "select-next", "avoid-said-number"),
+        conflicts=_others("select-previous"),
+        accepts=_tags("DOWN", "WRAP_DOWN", "CONTINUE"), requires=(_tags("DOWN", "WRAP_DOWN"),),
     ),
     Convention(
         "avoid-said-number", GAME, "I select any ball except the number you say.",
@@ -157,8 +201,10 @@ CONVENTIONS = (
             "never select the number I say",
             "do not copy my number",
             "choose some other ball than the one I said",
+            "do not take the ball I name",
         ),
-        conflicts=("copy-number", "select-next", "select-previous"),
+        conflicts=_others("avoid-said-number"),
+        accepts=_tags("EXCEPT", "SAME", "CONTINUE"), requires=(_tags("EXCEPT", "NOT"),),
     ),
     Convention(
         "never-quit", GAME, "I select a ball every turn and never quit.", _never_quit,
@@ -170,8 +216,10 @@ CONVENTIONS = (
             "continue until the game is over",
             "always pick a ball",
             "do not stop",
+            "never end the game yourself",
         ),
         conflicts=("quit-immediately", "quit-on-repeat", "quit-after-one"),
+        accepts=_tags("QUIT", "CONTINUE"), requires=(_tags("QUIT", "CONTINUE"), _tags("NOT", "CONTINUE")),
     ),
     Convention(
         "quit-immediately", GAME, "I quit at once.", _quit_immediately,
@@ -184,7 +232,8 @@ CONVENTIONS = (
             "select 0 immediately",
             "stop playing now",
         ),
-        negation="never-quit", conflicts=("never-quit", "quit-on-repeat", "quit-after-one"),
+        negation="never-quit", conflicts=("never-quit", "quit-on-repeat", "quit-after-one", "select-in-order"),
+        accepts=_tags("QUIT", "NOW", "N0"), requires=(_tags("QUIT"),),
     ),
     Convention(
         "quit-after-one", GAME, "I quit as soon as I have selected one ball.", _quit_after_one,
@@ -196,6 +245,44 @@ CONVENTIONS = (
             "after one pick, end the game",
             "only select one ball, then quit",
         ),
-        negation="never-quit", conflicts=("never-quit", "quit-immediately"),
+        negation="never-quit", conflicts=("never-quit", "quit-immediately", "select-in-order"),
+        accepts=_tags("QUIT", "ONCE", "LATER", "N1"), requires=(_tags("QUIT"), _tags("ONCE")),
+    ),
+    Convention(
+        "even-balls-only", GAME, "I select only even-numbered balls (2 or 4), whatever you say.", _only(EVEN_BALLS),
+        examples=(
+            "only select even balls",
+            "pick even numbers only",
+            "choose only the balls with an even number",
+            "stick to the even balls, 2 and 4",
+            "whatever I say, take a ball with an even number",
+        ),
+        negation="odd-balls-only", conflicts=_others("even-balls-only"),
+        accepts=_tags("EVEN", "N2", "N4"), requires=(_tags("EVEN"),),
+    ),
+    Convention(
+        "odd-balls-only", GAME, "I select only odd-numbered balls (1, 3 or 5), whatever you say.", _only(ODD_BALLS),
+        examples=(
+            "only select odd balls",
+            "pick odd numbers only",
+            "choose only the balls with an odd number",
+            "stick to the odd balls, 1, 3 and 5",
+            "whatever I say, take a ball with an odd number",
+        ),
+        negation="even-balls-only", conflicts=_others("odd-balls-only"),
+        accepts=_tags("ODD", "N1", "N3", "N5"), requires=(_tags("ODD"),),
+    ),
+    Convention(
+        "select-in-order", GAME, "I select the balls in order (1, 2, 3, ...), whatever you say.", _select_in_order,
+        examples=(
+            "select the balls in order",
+            "pick 1, then 2, then 3 and so on",
+            "go through the balls in sequence",
+            "take the balls one after another starting with 1",
+            "count up through the balls and ignore what I say",
+        ),
+        conflicts=_others("select-in-order") + ("quit-on-repeat", "quit-immediately", "quit-after-one"),
+        accepts=_tags("ORDER", "UP", "CONTINUE", "N1", "N2", "N3", "N4", "N5", "QUIT", "LATER"),
+        requires=(_tags("ORDER"),),
     ),
 )

@@ -1,0 +1,152 @@
+"""Cues: the words of a clause that change what it means, found by rule and named by tag.
+
+A sentence embedding puts "pick the ball before the one I say" next to "pick the ball I say": the words
+that make the difference are few, short and easy to overlook. This module finds them. `cues(game, clause)`
+returns {tag: [the words that carried it]} for one normalised clause; each convention says which tags it
+explains (`Convention.accepts`) and which it needs (`Convention.requires`), and the parser adopts a reading
+only when its convention explains every tag of the clause (parser.py).
+
+The patterns run in order over the clause, and each match is blanked before the next pattern runs, so a
+phrase is read once: "one more than" is UP, and its "one" is not read again as the number 1; "after I say
+it" is a time, not "the number after". Tags:
+
+- both games: TIME (a time clause, "after I say it": carries no meaning of its own), N0..N5 (a number
+  word or digit left after the phrases that use numbers), RESTRICT ("only when", "unless"), EXCEPT
+  ("except", "other than", "different"), VAGUE (a comparison or arithmetic no convention defines:
+  "higher" with no "than", "double", "random", "opposite", "left"), JARGON (Hanabi terms with no
+  convention here: finesse, bluff, prompt, tempo, ...).
+- Say-Select: SELECT and SAY (neutral: what any Say-Select clause is about), UP / DOWN (one more / one less than the said number), WRAP_UP / WRAP_DOWN ("after 5 comes
+  1"), PREV (my previous selection: "last", "before", "previous"), LATER (a leftover "after"), REPEAT,
+  SAME, EVEN, ODD, ORDER (1, 2, 3 in order), QUIT, CONTINUE (every turn, until the end), NOW, ONCE.
+- Hanabi: COLOR / COLOR_NAME / RANK (what a hint is about), HINT, PLAY, PLAYABLE, DISCARD, KEEP, OLD (the
+  oldest card, the chop), NEW (the newest card), FIRST (before anything else), OFTEN, SURE (known, certain),
+  BLIND (a blind or random play, a bomb), CRIT (critical, last copy), FIVE, ONES, NOW, POSITION.
+
+Tags that only set the scene are `NEUTRAL`: they are reported but never need explaining.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+NEUTRAL = frozenset({"TIME", "ANY", "SELECT", "SAY"})
+NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+_ONE = r"(?:one|1|a)"
+_REF = (r"(?:the (?:one|number|ball|value)|(?:my|your partner s|alice s) (?:number|call|ball|pick|choice)|mine|"
+        r"what(?:ever)? (?:i|you|alice|your partner)|that one|the one|of my number|me)")
+_WHO = r"(?:i|you|we|alice|bob|my partner|your partner|they|he|she)"
+
+_SHARED_FIRST = [
+    ("TIME", rf"\b(?:after|before|until|till|as soon as) (?:{_WHO}|that|this|the game (?:is over|ends|starts|begins))\b"),
+    ("TIME", r"\bbefore (?:the )?(?:game|turn|round) (?:is )?(?:over|ends|starts)\b|\bbefore (?:they|it) (?:are|is|get) \w+"),
+    ("RESTRICT", r"\bunless\b|\bonly(?=.*\b(?:when|if)\b)|\bexcept (?:when|if)\b|\b(?:when|if)(?=.*\bonly\b)"),
+]
+
+SAY_SELECT = _SHARED_FIRST + [
+    ("WRAP_UP", r"\bafter (?:5|five)[ ,]*(?:(?:it )?(?:comes?|is|goes?|go|wraps?|loops?)(?: around)?(?: back)?(?: to)? )?(?:1|one)\b"),
+    ("WRAP_UP", r"\b(?:5|five) (?:wraps?|goes?|loops?) (?:around |back )?(?:to )?(?:1|one)\b"),
+    ("WRAP_DOWN", r"\bbefore (?:1|one)[ ,]*(?:(?:it )?(?:comes?|is|goes?|go|wraps?|loops?)(?: around)?(?: back)?(?: to)? )?(?:5|five)\b"),
+    ("WRAP_DOWN", r"\b(?:1|one) (?:wraps?|goes?|loops?) (?:around |back )?(?:to )?(?:5|five)\b"),
+    ("ORDER", r"\b(?:in order|ascending|one by one|in sequence|sequence|sequential\w*|consecutive\w*|count(?:ing)? up|"
+              r"each in turn|starting (?:at|from|with) (?:1|one))\b|\b1[ ,]+2[ ,]+3\b|\b(?:1|one)[ ,]+(?:then |next )(?:2|two)\b"),
+    ("UP", rf"\b(?:{_ONE} )?(?:more|higher|bigger|greater|larger) than\b|\bmore one than\b"),
+    ("UP", r"\b(?:one|1) (?:more|higher|bigger|greater|larger|up|above|over|after)\b"),
+    ("UP", r"\b(?:plus|add|\+) ?(?:one|1)\b|\bincrement\w*|\bgo (?:one )?up\b|\bone up\b"),
+    ("UP", r"\b(?:that|which|who) follows?\b|\bfollows (?:mine|my|it|that|the|what)\b"),
+    ("UP", r"\bnext (?:one|number|ball|up|higher)\b|\b(?:the|then|pick|take|choose|select) next\b|\bfollowing (?:one|number|ball)\b"),
+    ("UP", rf"\b(?:comes? |right |just |directly |immediately )?(?:after|above) {_REF}"),
+    ("DOWN", rf"\b(?:{_ONE} )?(?:less|lower|smaller|fewer) than\b|\bless one than\b"),
+    ("DOWN", r"\b(?:one|1) (?:less|lower|smaller|fewer|down|below|under|before)\b"),
+    ("DOWN", r"\b(?:minus|subtract|-) ?(?:one|1)\b|\bdecrement\w*|\bgo (?:one )?down\b|\bone down\b|\bpreceding\b"),
+    ("DOWN", rf"\b(?:comes? |right |just |directly |immediately )?(?:before|below|under|beneath) {_REF}"),
+    ("DOWN", rf"\bprevious (?:one|number|ball) (?:to|than|before|from) {_REF}|\bthe one before\b"),
+    ("VAGUE", r"\b(?:the )?same (?:ball|number|one) (?:every|each|all the) (?:time|turn|round)s?\b"),
+    ("EVEN", r"\bevens?\b(?! (?:if|when|though|so|more|better|now))"),
+    ("ODD", r"\bodds?\b"),
+    ("EXCEPT", r"\b(?:except|other than|apart from|besides|instead|anything but|different|another|other|else)\b"),
+    ("CONTINUE", r"\b(?:keep (?:on )?(?:going|playing|picking|selecting|choosing|taking)|every (?:single )?(?:turn|time|round)|"
+                 r"until the end|till the end|to the end|all the way|always (?:pick|select|choose|take)|"
+                 r"(?:pick|select|choose|take) a ball every\w*|continue\w*)\b"),
+    ("NOW", r"\bat once\b"),
+    ("ONCE", r"\b(?:once|single|only one|(?:one|1) (?:ball|pick|selection|time|turn|go)|first (?:pick|selection|ball|turn|choice)|"
+             r"(?:pick|take|select|choose|grab) (?:just )?one(?! (?:number|more|less|higher|lower|up|down|above|below|before|after|greater|bigger|smaller)))\b"),
+    ("NOW", r"\b(?:now|immediately|at once|right away|straight away|already|asap|instantly|from the start|right now)\b"),
+    ("QUIT", r"\b(?:quit\w*|stop\w*|end|ends|ending|leave|leaving|exit\w*|give up|giving up|gives up|done|finish\w*|"
+             r"withdraw\w*|terminat\w*|over|(?:select|pick|choose|say) (?:0|zero))\b"),
+    ("REPEAT", r"\b(?:repeat\w*|again|twice|echo\w*|second time|two times|in a row|back)\b"),
+    ("SAME", r"\b(?:same|copy\w*|mirror\w*|match\w*|identical)\b"),
+    ("PREV", r"\b(?:previous\w*|last|before|earlier|recent\w*|just (?:took|picked|selected|chose|got|had))\b"),
+    ("SELECT", r"\b(?:select\w*|pick\w*|choos\w*|chose|take|takes|taking|took|grab\w*|go for|follow\w*|do)\b"),
+    ("SAY", r"\b(?:say|says|said|saying|call\w*|name\w*|announc\w*|mention\w*|tell\w*|state\w*|give|my (?:number|call|pick|ball))\b"),
+    ("LATER", r"\bafter\b"),
+    ("VAGUE", r"\b(?:double\w*|half|halve|triple|times|multipl\w*|divid\w*|squar\w*|sum|total|random\w*|highest|lowest|"
+              r"biggest|smallest|largest|big|small|middle|opposite|revers\w*|backwards?|alternat\w*|every other|higher|lower|"
+              r"bigger|smaller|greater|larger|above|below|up|down|left|right)\b"),
+]
+
+HANABI = _SHARED_FIRST + [
+    ("JARGON", r"\b(?:finesse\w*|bluff\w*|prompt\w*|tempo|stall\w*|sarcastic|layered|gentlem[ae]n\w*|good touch|bad touch|"
+               r"chop moves?|cm|elim\w*|fix clues?|play clues? on 5s|ez)\b"),
+    ("JARGON", r"\b(?:2|two) saves?\b"),
+    ("OLD", r"\b(?:had|drew|drawn|got|picked up|held|holding) (?:it |them )?(?:the )?(?:first|longest|earliest)\b|"
+            r"\b(?:oldest|old|longest|chop|most old|earliest)\b"),
+    ("NEW", r"\b(?:newest|latest|most recent\w*|recent\w*|freshest|last drawn|just (?:drew|drawn|got|picked up)|"
+            r"(?:drew|drawn|picked up|got|take|took) (?:it )?(?:last|most recently))\b"),
+    ("CRIT", r"\b(?:critical\w*|last (?:remaining )?cop(?:y|ies)|only (?:remaining )?cop(?:y|ies)|irreplaceable|one of a kind)\b"),
+    ("FIRST", r"\b(?:first|before anything(?: else)?|prioriti[sz]\w*|priority|early|asap)\b"),
+    ("PLAYABLE", r"\b(?:playable|can be played|(?:you |i )?can play|will work|good to play|is good|are good)\b"),
+    ("KEEP", r"\bkeep (?:\w+ )?safe\b|\b(?:keep\w*|kept|save\w*|saving|hold\w*|hang on|retain\w*|protect\w*|preserv\w*|precious)\b"),
+    ("SURE", r"\b100 ?(?:%|percent)|\b(?:sure|unsure|certain\w*|uncertain\w*|know|known|knows|definitely|guaranteed|confident|safe)\b"),
+    ("BLIND", r"\b(?:blind\w*|random\w*|guess\w*|bombs?|bombing|misplay\w*)\b"),
+    ("FIVE", r"\b(?:5s|fives|five|5)\b"),
+    ("ONES", r"\b(?:1s|ones|rank (?:1|one)|cards? of (?:1|one))\b"),
+    ("NOW", r"\b(?:right now|now|immediately|right away|at once)\b"),
+    ("OFTEN", r"\b(?:often|a lot|alot|lots|many|much|frequently|generously|freely|as much as|plenty|more|"
+              r"whenever (?:you |i |we )?(?:can|could|possible|are able|have (?:a )?(?:token|chance)))\b"),
+    ("HINT", r"\b(?:hint\w*|clue\w*|tell|tells|told|telling|reveal\w*|indicat\w*|point\w*|touch\w*|mark\w*|inform\w*|"
+             r"show\w*|signal\w*|say(?= (?:\w+ )?about)|give (?:you |me )?(?:a |the )?(?=colou?r|rank|number))\b"),
+    ("DISCARD", r"\b(?:discard\w*|throw\w*|toss\w*|dump\w*|bin|ditch\w*|get rid|chuck\w*|trash\w*)\b"),
+    ("PLAY", r"\b(?:play|plays|played|playing)\b"),
+    ("COLOR", r"\b(?:colou?rs?|colou?red|clr|hue)\b"),
+    ("COLOR_NAME", r"\b(?:reds?|yellows?|greens?|whites?|blues?)\b"),
+    ("RANK", r"\b(?:ranks?|numbers?|values?|digits?)\b"),
+    ("EXCEPT", r"\b(?:except|other than|apart from|besides|instead|but not|(?:everything|anything|all|something) else|else)\b"),
+    ("POSITION", r"\b(?:left\w*|right\w*|middle|slot|position\w*)\b"),
+    ("ANY", r"\b(?:any|every|whatever|either|both|whichever|whether)\b"),
+    ("VAGUE", r"\b(?:every other|half|twice|double|second|third|last|random\w*|opposite)\b"),
+]
+
+_TABLES = {"say-select": SAY_SELECT, "hanabi": HANABI}
+_COMPILED = {game: [(tag, re.compile(pattern)) for tag, pattern in table] for game, table in _TABLES.items()}
+_NUMBER = re.compile(r"\b(?:[0-9]+|zero|two|three|four|five)\b")
+
+
+@functools.lru_cache(maxsize=4096)
+def cues(game: str, clause: str) -> dict[str, tuple[str, ...]]:
+    """{tag: words} of one normalised clause, e.g. cues("say-select", "pick one more than i say") ->
+    {"UP": ("one more than",)}."""
+    found: dict[str, list[str]] = {}
+    text = f" {clause} "
+    for tag, pattern in _COMPILED[game]:
+        def take(match: re.Match) -> str:
+            found.setdefault(tag, []).append(match.group(0).strip())
+            return " " + "_" * max(1, len(match.group(0)) - 2) + " "
+        text = pattern.sub(take, text)
+    for match in _NUMBER.finditer(text):
+        word = match.group(0)
+        value = NUMBER_WORDS.get(word, int(word) if word.isdigit() else -1)
+        found.setdefault(f"N{value}" if 0 <= value <= 5 else "VAGUE", []).append(word)
+    return {tag: tuple(words) for tag, words in found.items()}
+
+
+def unexplained(found: dict[str, tuple[str, ...]], accepts: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """The tags of `found` (and their words) that a convention accepting `accepts` does not explain."""
+    return {tag: words for tag, words in found.items() if tag not in NEUTRAL and tag not in accepts}
+
+
+def satisfies(found: dict[str, tuple[str, ...]], negated: bool, requires: tuple[frozenset[str], ...]) -> bool:
+    """Whether a clause with these cues (and polarity) has one tag of every group in `requires`."""
+    present = set(found) | ({"NOT"} if negated else set())
+    return all(group & present for group in requires)

@@ -1,0 +1,1 @@
+"""The `instructplay study` commands: `check` and `open` (routed by server/cli.py)."""
