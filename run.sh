@@ -2,7 +2,8 @@
 # Set up everything on a fresh machine (only Python 3.11 needed), then serve or test.
 #
 #   ./run.sh serve   # install, migrate the SQLite database, start the server, print its URL
-#   ./run.sh test    # install (with test tools and Chromium), run every test: unit, integration, browser
+#   ./run.sh test    # install (with test tools, Chromium and HAProxy), run every test: unit, integration, browser
+#   ./run.sh scale   # every core behind HAProxy, sharing PostgreSQL and Redis (INSTRUCTPLAY_DATABASE_URL, INSTRUCTPLAY_MESSAGE_QUEUE)
 #
 # Re-running is cheap: each step is skipped when already done.
 set -euo pipefail
@@ -27,11 +28,14 @@ setup_python() {
   fi
 }
 
-setup_chromium() {
-  if [ -x /usr/bin/chromium ]; then return; fi
-  echo "==> installing Chromium for the browser tests (Debian package)"
+setup_debian_packages() {
+  local missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)           # the browser tests
+  command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)  # the scaled-deployment tests
+  if [ ${#missing[@]} = 0 ]; then return; fi
+  echo "==> installing ${missing[*]} (Debian packages)"
   local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 case "${1:-}" in
@@ -40,15 +44,23 @@ case "${1:-}" in
     shift
     exec "$VENV/bin/instructplay" serve "$@"
     ;;
+  scale)
+    setup_python ""
+    shift
+    exec "$VENV/bin/python" deploy/scale.py "$@"
+    ;;
   test)
     setup_python test
-    setup_chromium
+    setup_debian_packages
     shift
     if [ -z "${INSTRUCTPLAY_TEST_POSTGRES_URL:-}" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
       export INSTRUCTPLAY_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     fi
+    if [ -z "${INSTRUCTPLAY_TEST_REDIS_URL:-}" ] && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+      export INSTRUCTPLAY_TEST_REDIS_URL="redis://127.0.0.1:6379/0"
+    fi
     exec "$VENV/bin/python" -m pytest -q "$@"
     ;;
   *)
-    sed -n '2,7p' "$0"; exit 2 ;;
+    sed -n '2,8p' "$0"; exit 2 ;;
 esac

@@ -8,7 +8,7 @@ lambdas (0 is the agent's own behaviour; 1 is the server's HANABI_LAMBDA). At ev
 convention speaks and prefers some legal moves over others, the move agrees when it is one the convention
 prefers. The script prints, per convention, those moves, the agreement at each lambda and the mean score,
 and writes agents/priors/conventions/agreement.json, which the play page uses to say when a partner follows
-a convention only weakly (agreement under WEAK_BELOW at the server's lambda).
+a convention it has no trained agent for only weakly (agreement under WEAK_BELOW at the server's lambda).
 
     .venv/bin/python -m benchmarks.convention_agreement                   # 60 games per setting
     .venv/bin/python -m benchmarks.convention_agreement --games 200 --lambdas 0 1 4
@@ -102,7 +102,8 @@ def main() -> None:
 def write(results: dict, args: argparse.Namespace) -> None:
     old = json.loads(OUT.read_text()) if OUT.exists() else {}
     conventions = {**old.get("conventions", {}), **{
-        cid: {"agent": row["agent"], "agreement": row["by_lambda"][f"{SERVER_LAMBDA:g}"]["agreement"],
+        cid: {"agent": row["agent"], "own_agent": row["agent"] != "vanilla",
+              "agreement": row["by_lambda"][f"{SERVER_LAMBDA:g}"]["agreement"],
               "without_prior": row["by_lambda"].get("0", {}).get("agreement"),
               "score": row["by_lambda"][f"{SERVER_LAMBDA:g}"]["score"]} for cid, row in results.items()}}
     OUT.write_text(json.dumps({"lambda": SERVER_LAMBDA, "games": args.games, "weak_below": WEAK_BELOW,

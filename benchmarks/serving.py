@@ -504,7 +504,7 @@ def line(label: str, r: dict[str, Any], seconds: float) -> str:
     cpu = r["cpu_s"] / r["replies"] * 1000 if r["replies"] else float("nan")
     kernel = r["sys_s"] / r["replies"] * 1000 if r["replies"] else float("nan")
     return (f"{label:<7} p50 {pct(lat, 50):7.1f} ms  p99 {pct(lat, 99):7.1f} ms  max {max(lat, default=float('nan')):7.1f} ms"
-            f"  {r['replies'] / seconds:6.1f}/s  n={len(lat):<6} cpu {cpu:5.2f} ms/reply ({kernel:.2f} system)  errors: {errors_text(r['errors'])}")
+            f"  {r['replies'] / seconds:6.1f}/s  n={len(lat):<6} cpu {cpu:5.2f} ms/reply ({kernel:.2f} system; game starts included)  errors: {errors_text(r['errors'])}")
 
 
 def paced(game: ServerProcess, echo: ServerProcess, counts: list[int], args) -> None:
@@ -534,7 +534,7 @@ def stress(game: ServerProcess, echo: ServerProcess, levels: list[int], args) ->
     knee = next(r for r in rows if r[1] >= 0.9 * best)
     print(f"    knee: {knee[0]} concurrent closed-loop games reach {knee[1]:.0f} replies/s (90% of the best, "
           f"{best:.0f}/s); past it only latency grows. At 1-3 s between moves a client asks for 0.5 "
-          f"replies/s, so one process serves about {2 * best:.0f} human-paced games before queueing.")
+          f"replies/s, so this server takes about {2 * best:.0f} human-paced games before moves queue.")
 
 
 # ----------------------------------------------------------------------------------------------- profile

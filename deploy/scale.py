@@ -156,7 +156,8 @@ def worker_environment(database_url: str, queue_url: str, workers: int) -> dict[
     env = dict(os.environ)
     env["INSTRUCTPLAY_DATABASE_URL"] = database_url
     env["INSTRUCTPLAY_MESSAGE_QUEUE"] = queue_url
-    env.setdefault("INSTRUCTPLAY_SECRET_KEY", secrets.token_hex(32))
+    env.setdefault("INSTRUCTPLAY_SECRET_KEY", secrets.token_hex(32))  # set it yourself to keep logins across restarts
+    env.setdefault("INSTRUCTPLAY_TRUSTED_PROXIES", "1")  # HAProxy adds X-Forwarded-For (option forwardfor)
     if not env.get("INSTRUCTPLAY_DEAL_KEY"):
         try:
             from server.config import deal_key
@@ -273,6 +274,7 @@ class Deployment:
     def write_state(self) -> None:
         state = {"url": self.url, "launcher_pid": os.getpid(),
                  "haproxy_pid": self.haproxy.pid if self.haproxy else None,
+                 "haproxy_socket": str(self.run_dir / "haproxy.sock") if self.haproxy else None,
                  "workers": [{"port": w.port, "url": w.url, "pid": w.process.pid, "restarts": w.restarts,
                               "log": str(w.log_path)} for w in self.workers],
                  "remote": self.args.remote}
@@ -324,7 +326,9 @@ def haproxy_config(args: argparse.Namespace, workers: list[Worker]) -> str:
     lines = "\n".join(f"    server {name} {address} cookie {name}" for name, address in servers)
     bind = f"{'' if args.bind == '*' else args.bind}:{args.port}"
     maxconn = str(MAX_CONNECTIONS_PER_WORKER * len(servers))
-    return TEMPLATE.read_text().replace("@BIND@", bind).replace("@SERVERS@", lines).replace("@MAXCONN@", maxconn)
+    stats = str(Path(args.run_dir or REPO_ROOT / "instance" / "deploy").resolve() / "haproxy.sock")
+    return (TEMPLATE.read_text().replace("@BIND@", bind).replace("@SERVERS@", lines).replace("@MAXCONN@", maxconn)
+            .replace("@STATS@", stats))
 
 
 def free_ports(n: int) -> list[int]:

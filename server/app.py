@@ -17,6 +17,7 @@ from server.extensions import socketio
 from server.games import hanabi, say_select
 from server.games.service import Games, GameService
 from server.limits import ConnectionLimits
+from server.research import routes as research_routes
 from server.studies import routes as study_routes
 from server.studies.service import StudyService
 from server.web import bp
@@ -52,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["instructplay_limits"] = ConnectionLimits(app.config)
     app.register_blueprint(bp)
     app.register_blueprint(study_routes.bp)
+    research_routes.init_app(app)  # the researcher's login, the access rules of every game-data route, /research
     socketio.init_app(app, async_mode="threading", message_queue=app.config["MESSAGE_QUEUE"],
                       channel=app.config["MESSAGE_QUEUE_CHANNEL"],
                       max_http_buffer_size=int(app.config["MAX_MESSAGE_BYTES"]))

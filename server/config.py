@@ -21,7 +21,13 @@ given in code (tests) on top of it. Every key, its variable and its default:
 | HANABI_LAMBDA         | INSTRUCTPLAY_HANABI_LAMBDA        | 1.0 (lambda of log pi + lambda log prior for Hanabi agents that follow instructions) |
 | HOST                  | INSTRUCTPLAY_HOST                 | 127.0.0.1                                 |
 | PORT                  | INSTRUCTPLAY_PORT                 | 5000                                      |
-| SECRET_KEY            | INSTRUCTPLAY_SECRET_KEY           | random per process                        |
+| SECRET_KEY            | INSTRUCTPLAY_SECRET_KEY           | random per process: set it in any deployment (it signs the researcher's login cookie; a random key ends logins at every restart and does not carry between processes) |
+| RESEARCHER_PASSWORD   | INSTRUCTPLAY_RESEARCHER_PASSWORD  | none: the researcher dashboard (/research) is off, and says so |
+| RESEARCHER_PASSWORD_HASH | INSTRUCTPLAY_RESEARCHER_PASSWORD_HASH | none (a Werkzeug password hash, `python -m server.research.access` makes one; used instead of RESEARCHER_PASSWORD) |
+| RESEARCHER_SESSION_HOURS | INSTRUCTPLAY_RESEARCHER_SESSION_HOURS | 12 (a researcher's login lasts this long) |
+| LOGIN_FAILURES        | INSTRUCTPLAY_LOGIN_FAILURES       | 5 per 15 minutes (failed researcher logins one address may make; then 429 until the oldest expires) |
+| RATE_LIMIT_STORAGE    | INSTRUCTPLAY_RATE_LIMIT_STORAGE   | none: MESSAGE_QUEUE's Redis when it is one (shared by every process), else this process's memory |
+| TRUSTED_PROXIES       | INSTRUCTPLAY_TRUSTED_PROXIES      | 0 (proxies in front that set X-Forwarded-For/-Proto, HAProxy: 1; logins are counted by the address they report, and cookies are Secure when they say https) |
 | SERVER_THREADS        | INSTRUCTPLAY_SERVER_THREADS       | 1000 (`serve`: worker threads = most concurrent connections of one process) |
 | DB_POOL_SIZE          | INSTRUCTPLAY_DB_POOL_SIZE         | 20 (database connections one process keeps open) |
 | DB_MAX_OVERFLOW       | INSTRUCTPLAY_DB_MAX_OVERFLOW      | 20 (more it may open at busy times)       |
@@ -67,6 +73,12 @@ DEFAULTS: dict[str, object] = {
     "HOST": "127.0.0.1",
     "PORT": 5000,
     "SECRET_KEY": None,
+    "RESEARCHER_PASSWORD": None,
+    "RESEARCHER_PASSWORD_HASH": None,
+    "RESEARCHER_SESSION_HOURS": 12.0,
+    "LOGIN_FAILURES": "5 per 15 minutes",
+    "RATE_LIMIT_STORAGE": None,
+    "TRUSTED_PROXIES": 0,
     "SERVER_THREADS": 1000,
     "DB_POOL_SIZE": 20,
     "DB_MAX_OVERFLOW": 20,

@@ -1,5 +1,6 @@
 """HTTP routes: the browser client (static/), the JSON API the start page reads, and replays of
-finished games (rebuilt from the database: server/replay.py)."""
+finished games (rebuilt from the database: server/replay.py). Every route here that reads a game answers only
+to the researcher's session or to the person who played it (server/research/access.py: 401 / 404 otherwise)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request, send_from_directory
 from server import replay as replays
 from server.db.store import StorageUnavailable
 from server.messages import shown
+from server.research import access
 
 bp = Blueprint("web", __name__)
 MAX_LISTED_GAMES = 200
@@ -33,9 +35,10 @@ def partners():
 
 @bp.get("/api/games")
 def finished_games():
-    """The latest finished games, newest first (`?limit=N`, at most 200), to pick a replay from."""
+    """The latest finished games, newest first (`?limit=N`, at most 200), to pick a replay from: every one for the
+    researcher, the ones whose keys the request presents for anyone else."""
     limit = request.args.get("limit", default=50, type=int)
-    return jsonify(games().store.finished_games(max(1, min(limit, MAX_LISTED_GAMES))))
+    return _private(jsonify(access.finished_games(max(1, min(limit, MAX_LISTED_GAMES)))))
 
 
 @bp.get("/api/games/<game_id>/replay")
@@ -52,13 +55,16 @@ def hanablive(game_id: str):
 
 
 def _answer(game_id: str, build):
-    record = games().store.load_game(game_id)
-    if record is None:
-        return _error(f"there is no game {game_id}; pick one from GET /api/games", 404)
+    record = access.readable_game(game_id)  # 401 / 404 unless the researcher or the game's player asks
     try:
-        return jsonify(build(record))
+        return _private(jsonify(build(record)))
     except replays.NotReplayable as e:
         return _error(str(e), 409)
+
+
+def _private(response):
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _error(message: str, status: int):

@@ -219,6 +219,10 @@ class Store:
         """Every game, oldest first, with its participant, instructions, events and outcome."""
         with Session(self.engine) as session:
             ids = session.scalars(select(Game.id).order_by(Game.created_at, Game.id)).all()
+        yield from self._exports(ids)
+
+    def _exports(self, ids: list[str]) -> Iterator[dict[str, Any]]:
+        """The games `ids` as `export_games` gives them, one in memory at a time."""
         for game_id in ids:
             with Session(self.engine) as session:
                 row = session.scalars(select(Game).where(Game.id == game_id).options(
@@ -240,12 +244,7 @@ class Store:
         with Session(self.engine) as session:
             ids = [r.id for r in session.execute(query)
                    if study is None or ((r.config or {}).get("study") or {}).get("id") == study]
-        for game_id in ids:
-            with Session(self.engine) as session:
-                row = session.scalars(select(Game).where(Game.id == game_id).options(
-                    selectinload(Game.events), selectinload(Game.instructions),
-                    selectinload(Game.outcome))).one()
-                yield _export(row)
+        yield from self._exports(ids)
 
     def research_participants(self, ids: list[str] | None = None) -> list[dict[str, Any]]:
         """Participants (all, or those in `ids`) with their first-seen time and their number of games."""

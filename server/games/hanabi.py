@@ -208,10 +208,10 @@ class Reader:
         self.read("play the cards whose colour I hint")
 
     def read(self, text: str) -> Reading:
-        from agents.priors.conventions.report import reading_fields
+        from agents.priors.conventions.report import measured_agreement, reading_fields
 
         reading = self.prior.understand(GAME, text)
-        fields = {"backend": self.prior.name, **reading_fields(reading, _means)}
+        fields = {"backend": self.prior.name, **reading_fields(reading, _means, measured_agreement())}
         understood = fields["understood"]
         return Reading(fields, ConventionsReading(text, [[c["convention"], c["weight"]] for c in understood],
                                                   role_for(list(reading.understood))))

@@ -386,14 +386,18 @@ class GameService:
         if room.ended_at is not None and time.time() - room.ended_at > self.resume_after_end_s:
             raise ProtocolError("game_over", "this game ended a while ago, so it cannot be resumed; start a new "
                                              "game (finished games can be watched as replays)")
+        self._connect(room, sid)
+        log.info("game %s resumed by %s", room.id, sid)
+        return room
+
+    def _connect(self, room: Room, sid: str) -> None:
+        """Let `sid` act in `room`, within CONNECTIONS_PER_GAME tabs."""
         with room.lock:
             if sid not in room.sids and len(room.sids) >= self.connections_per_game:
                 raise ProtocolError("too_many_connections", f"this game is open in {len(room.sids)} other tabs "
                                                             "already; play it there, or close one of them")
             room.sids.add(sid)
             room.last_active = time.monotonic()
-        log.info("game %s resumed by %s", room.id, sid)
-        return room
 
     def after_resume(self, room: Room) -> None:
         """Restart whatever a lost connection, a restart or a failed write left pending: the instruction the
@@ -410,12 +414,7 @@ class GameService:
         that the person may play it (a study participant's token: server/studies/). A second tab joins the
         game already open; it never starts another."""
         room = self._room(game_id)
-        with room.lock:
-            if sid not in room.sids and len(room.sids) >= self.connections_per_game:
-                raise ProtocolError("too_many_connections", f"this game is open in {len(room.sids)} other tabs "
-                                                            "already; play it there, or close one of them")
-            room.sids.add(sid)
-            room.last_active = time.monotonic()
+        self._connect(room, sid)
         log.info("game %s joined by %s", room.id, sid)
         return room
 

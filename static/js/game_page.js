@@ -10,6 +10,7 @@
 import { $, showNotice } from "./dom.js";
 import { connect, forgetGame, saveGame, savedGame } from "./connection.js";
 import { fetchPartners } from "./games.js";
+import { keepGameKey } from "./research_access.js";
 import { studyLink } from "./study_link.js";
 import { renderNothingUnderstood, renderPending, renderUnderstanding } from "./understanding.js";
 
@@ -187,6 +188,7 @@ export class GamePage {
     this.token = msg.resume_token;
     this.partner = msg.partner;
     this.remember();
+    keepGameKey(msg.game_id, this.study?.token ?? msg.resume_token);  // opens this game's replay for its player
     this.study?.onStarted(msg);
     this.hooks.onStarted?.(msg, isNew);
     if (!this.study) showPartnerName(this.game, msg.partner);  // a study does not name the partner: it may tell the condition

@@ -141,7 +141,7 @@ function onExplanation(msg) {
   const scored = top.filter((m) => m.score !== undefined);
   const note = (m) => (m.score !== undefined ? ` ${percent(Math.exp(m.policy_logp))}` : m.rule ? ` · rule: ${m.rule}` : "");
   const items = top.map((m) => h("li", {}, h("span", { text: m.move }), h("span", { class: "muted", text: note(m) })));
-  box.replaceChildren(h("p", { class: "explanation-text", text: msg.text }),
+  box.replaceChildren(...[h("p", { class: "explanation-text", text: msg.text }),
     items.length ? h("div", { class: "details" },
       h("p", { class: "small muted", text: scored.length
         ? "Moves it weighed, best first, each with how likely its training alone made it:" : "Moves it weighed, best first:" }),
@@ -149,7 +149,8 @@ function onExplanation(msg) {
       scored.length ? h("details", { class: "scores small" },
         h("summary", { text: "Scores: log π + λ log prior" }),
         h("ol", { class: "top-moves" }, scored.map((m) => h("li", { text:
-          `${m.move}: ${m.score.toFixed(2)} = ${m.policy_logp.toFixed(2)} + ${m.prior_term.toFixed(2)}` })))) : null) : null);
+          `${m.move}: ${m.score.toFixed(2)} = ${m.policy_logp.toFixed(2)} + ${m.prior_term.toFixed(2)}` })))) : null) : null]
+    .filter(Boolean));
 }
 
 function onGameOver(msg) {

@@ -13,6 +13,7 @@ import {
   POSITIONS, cardFace, renderDiscards, renderFireworks, renderHand, renderLog, renderStats,
 } from "./hanabi_view.js";
 import { renderBars } from "./prior_bars.js";
+import { keyHeaders, withKey } from "./research_access.js";
 import { actionName } from "./say_select_view.js";
 
 const query = new URLSearchParams(location.search);
@@ -20,7 +21,7 @@ const gameId = query.get("game");
 const replay = { data: null, at: 0 };
 
 async function getJson(url) {
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: keyHeaders(gameId) });  // the player's key (or the researcher's login)
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || `the server answered HTTP ${response.status}`);
   return body;
@@ -81,7 +82,7 @@ async function loadGame() {
   if (d.game === "hanabi") {
     const link = $("#download");
     link.hidden = false;
-    link.href = `/api/games/${encodeURIComponent(d.game_id)}/hanablive.json`;
+    link.href = withKey(`/api/games/${encodeURIComponent(d.game_id)}/hanablive.json`, d.game_id);
     link.setAttribute("download", `hanabi-${d.game_id}.json`);
   }
   const facts = [["Partner", partner], ["Who started", Number(d.seat) === 0 ? "You" : "Your partner"],
@@ -178,11 +179,18 @@ function drawSaySelect(frame) {
   renderBars(bars, move?.prior ?? null, { chosen: move?.prior ? move.prior.labels.indexOf(chosen) : -1, name: actionName });
   const weighed = (move?.top ?? []).map((t) => h("li", { text:
     `${t.move.quit ? "quit" : `ball ${t.move.select}`}: Q ${num(t.q)} + λ·log p (${num(t.log_prior)}) = ${num(t.value)}` }));
+  const picked = move?.move.select ?? null;
   $("#table-view").replaceChildren(
-    h("div", { class: "balls-row", role: "group", "aria-label": "The five balls" }, frame.view.balls.map((b, i) => h("div", {
-      class: `ball ${b > 0 ? "plus" : "minus"}`, role: "img", "aria-label": `ball ${i + 1}: ${signed(b)}` },
-    h("span", { class: "ball-symbol", "aria-hidden": "true", text: b > 0 ? "▲" : "▼" }),
-    h("span", { class: "ball-value", "aria-hidden": "true", text: signed(b) })))),
+    h("div", { class: "balls-row", role: "group", "aria-label": "The five balls" }, frame.view.balls.map((b, i) => {
+      const taken = frame.view.initial[i] > 0 && b <= 0;
+      return h("div", { class: "ball-slot" },
+        h("div", {
+          class: `ball ${b > 0 ? "plus" : "minus"}${picked === i + 1 ? " last-pick" : ""}`, role: "img",
+          "aria-label": `ball ${i + 1}: ${signed(b)}${taken ? ", was +1, taken" : ""}${picked === i + 1 ? ", just picked" : ""}` },
+        h("span", { class: "ball-symbol", "aria-hidden": "true", text: b > 0 ? "▲" : "▼" }),
+        h("span", { class: "ball-value", "aria-hidden": "true", text: signed(b) })),
+        h("span", { class: "ball-note", "aria-hidden": "true", text: taken ? "was +1, taken" : "" }));
+    })),
     h("div", { class: "replay-say-select" },
       h("p", { class: "small", text: frame.following ? `Bob follows: “${frame.following}”` : "Bob follows no instruction yet." }),
       move?.prior ? h("div", { class: "details" },
@@ -190,7 +198,8 @@ function drawSaySelect(frame) {
           text: `Bob's prior for this move${move.lam === undefined || move.lam === null ? "" : ` (λ = ${move.lam})`}; he chose ${actionName(chosen)}:` }),
         bars,
         weighed.length ? h("ol", { class: "top-moves small", "aria-label": "How Bob weighed his moves, best first" }, weighed) : null) : null));
-  $("#log").replaceChildren(...frame.view.history.map((e, i) => h("li", { class: i === frame.turn - 1 ? "current" : null },
+  const history = replay.data.frames.at(-1).view.history;  // the whole game, this position's move marked
+  $("#log").replaceChildren(...history.map((e, i) => h("li", { class: i === frame.turn - 1 ? "current" : null },
     h("span", { class: "step", text: `${i + 1}.` }),
     h("span", { text: saySelectWords(e) }))));
 }

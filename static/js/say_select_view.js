@@ -109,8 +109,8 @@ export function renderBobBanner(move, reward, reason = null) {
     return;
   }
   const what = move.quit ? "Bob quit. The game is over." : `Bob picked ball ${move.select}: ${signed(reward)}.`;
-  banner.replaceChildren(h("span", { text: what }),
-    reason ? h("span", { class: "bob-reason", text: `Bob: “${reason}”` }) : null);
+  banner.replaceChildren(...[h("span", { text: what }),
+    reason ? h("span", { class: "bob-reason", text: `Bob: “${reason}”` }) : null].filter(Boolean));
 }
 
 export function renderGameOver(result) {

@@ -74,11 +74,14 @@ export function renderNothingUnderstood() {
  */
 export function renderUnderstanding(u, agent) {
   const understood = u.understood ?? [];
-  const readings = understood.length === 1 && (understood[0].description || understood[0].convention) === u.summary
+  const weak = understood.some((c) => c.weak);
+  const readings = understood.length === 1 && !weak && (understood[0].description || understood[0].convention) === u.summary
     ? [] : understood;
   const items = readings.map((c) => h("li", {},
     h("span", { text: c.description || c.convention }),
-    h("span", { class: "weight details", text: percent(c.weight), title: "weight of this reading" })));
+    h("span", { class: "weight details", text: percent(c.weight), title: "weight of this reading" }),
+    c.weak ? h("span", { class: "weak small", title: "measured in self-play, with the prior at this lambda",
+      text: ` (followed only weakly: ${agent}'s moves agreed with it ${percent(c.agreement)} of the time)` }) : null));
   const parts = [
     h("p", { class: "small muted" }, "Instruction: ", h("q", { text: u.text })),
     h("p", { class: "understood-summary", text: u.summary }),

@@ -120,7 +120,7 @@ def check_replay(page: Page, game_id: str, moves: int, score: int, final: hanabi
     expect(page.locator("#replay-move")).to_have_text("The deal.")
     download = page.locator("#download")
     expect(download).to_be_visible()
-    assert page.request.get(download.get_attribute("href")).json()["players"][0] == "Human"
+    assert page.request.get(download.evaluate("link => link.href")).json()["players"][0] == "Human"
     page.keyboard.press("End")
     expect(page.locator("#position")).to_have_text(f"Move {moves} of {moves}")
     expect(page.locator("#stat-score")).to_have_text(f"{score}/25")
@@ -219,36 +219,49 @@ def test_the_instructed_partner_changes_agent_with_the_instruction(page, hanabi_
     expect(page.locator("#replay-move")).to_have_text("The deal.")
 
 
+MOVE_THEN_CHOOSE = """([move, card, when, delay]) => {
+    // the person's move (a click on its button), then a click on their card `card`: `delay` ms after the move,
+    // or the moment the partner's move shows (before the state that follows it), as a quick player would
+    const choose = () => document.querySelectorAll("#own-hand .hcard")[card].click();
+    if (when === "as the partner moves") {
+        const seen = new MutationObserver(() => { seen.disconnect(); choose(); });
+        seen.observe(document.querySelector("#agent-move"), { childList: true, characterData: true, subtree: true });
+    }
+    document.querySelector(move).click();
+    if (when === "after my move") setTimeout(choose, delay);
+}"""
+
+
 def test_a_card_chosen_during_the_partners_turn_is_the_one_played_or_discarded(page, hanabi_server):
     """Race 2 of issue 16, with no pause before the partner's move: right after each of their moves, at a
-    different moment each time (before the server answered, while the partner moves, just after), the person
-    chooses another card; it must stay chosen through the redraws and be the card their next discard takes."""
+    different moment each time (before the server answered, while the partner moves, the moment its move
+    shows), the person chooses another card; it must stay chosen through the redraws, and be the card their
+    next discard takes."""
     rng = random.Random(16)
     page.goto(f"{hanabi_server.url}/static/hanabi.html?partner=color&seed={SEED + 1}")
     expect(page.locator("#turn-status")).to_have_text("Your turn: play, discard or give a hint.")
     cards, moves = page.locator("#own-hand .hcard"), page.locator("#log li .what")
-    expected, discards = None, 0
+    expected, discards, rounds = None, 0, 0
     while discards < 8 and page.locator("#game-over").is_hidden():
         if expected is not None:
             expect(cards.nth(expected)).to_have_attribute("aria-pressed", "true")
-        before = log_count(page)
+        before, held = log_count(page), cards.count()
         leaving = None
         if expected is not None and page.locator("#discard").is_enabled():
-            page.keyboard.press("d")
-            leaving, discards = expected, discards + 1
+            move, leaving, discards = "#discard", expected, discards + 1
         else:
-            page.locator("#color-hints button:enabled, #rank-hints button:enabled").first.click()
-        # at once, or a few milliseconds later: during the partner's turn, however short it is
-        page.wait_for_timeout(rng.choice([0, 0, 2, 5, 10, 20, 40]))
-        if leaving == 1:  # only A lies before the card that left: choose among the cards after it, once moved up
-            page.wait_for_function(f"document.querySelectorAll('#log li').length > {before}")
-        # never A (chosen for the person when nothing is); before the card leaving, whose place is not changing
-        expected = rng.randrange(1, leaving if leaving and leaving > 1 else cards.count())
-        cards.nth(expected).click(force=True)  # a card that cannot be chosen now ignores the click
+            move = "#color-hints button:enabled, #rank-hints button:enabled"
+        when = "as the partner moves" if rounds % 2 else "after my move"
+        if when == "after my move" and leaving is not None and leaving < 2:
+            when = "as the partner moves"  # only A comes before the card leaving; later cards move up one place
+        # never A (chosen for the person when nothing is); while the card leaving is still drawn, one before it
+        expected = rng.randrange(1, leaving if when == "after my move" and leaving else min(held, 4) - 1)
+        page.evaluate(MOVE_THEN_CHOOSE, [move, expected, when, rng.choice([0, 1, 2, 5, 10, 20])])
         if leaving is not None:
             expect(moves.nth(before)).to_have_text(re.compile(rf"^You discarded .* from {'ABCDE'[leaving]}$"))
         page.wait_for_function(
             f"document.querySelectorAll('#log li').length >= {before + 2} || !document.querySelector('#game-over').hidden",
             timeout=AGENT_TIMEOUT_MS)
         expect(page.locator("#turn-status")).to_have_text(re.compile("Your turn|Game over"))
+        rounds += 1
     assert discards == 8, f"the game ended after {discards} discards"

@@ -1,5 +1,6 @@
 """A person's whole Say-Select game in a real browser against the real server, then found again in the
-database and in the export; and the page's side of a refused instruction and of a reload."""
+database and in the export; the page's side of a refused instruction, of a new Bob training and of a
+reload; an instruction typed the moment the page opens; and the replay of the game."""
 
 from __future__ import annotations
 
@@ -14,17 +15,18 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from server.db.models import Event, Game, Instruction, Outcome
+from tests.e2e.conftest import check_accessibility
 
 pytestmark = pytest.mark.e2e
 
 INSTRUCTION = "Pick the ball whose number I say, and quit when I say the same number twice."
-FIRST_BOB_MOVE_TIMEOUT_MS = 180_000  # the first Bob of a fresh server trains before he can move
+FIRST_BOB_MOVE_TIMEOUT_MS = 60_000  # the server trains the start instruction's Bobs before it answers
 MOVE_TIMEOUT_MS = 30_000
 PARSER_LOAD_TIMEOUT_MS = 120_000  # the conventions backend loads its sentence-embedding model once
 HISTORY_LINE = re.compile(r"^Step (\d+)\s*(?:You said (\d)\.|Bob picked ball (\d): ([+\u2212]1)|Bob quit\..*)$")
 
 
-def open_table(page: Page, url: str, partner: str = "instructQ Bob", partner_id: str = "instructq") -> None:
+def open_table(page: Page, url: str, partner: str = "Bob who follows instructions", partner_id: str = "instructq") -> None:
     """From the start page, start a Say-Select game with `partner` (its name on the page, and its id)."""
     page.goto(f"{url}/")
     page.locator("label.choice", has_text="Say-Select").click()
@@ -82,17 +84,23 @@ def test_a_whole_game_lands_in_the_database_and_the_export(page, live_server, sc
         say(page, n, steps_after=2 * (i + 1), timeout=FIRST_BOB_MOVE_TIMEOUT_MS if i == 0 else MOVE_TIMEOUT_MS)
         if i == 0:
             expect(page.locator("#bob-banner")).to_contain_text("Bob")
+            expect(page.locator("#bob-banner .bob-reason")).to_contain_text(f"You said {n}")  # his reason, in words
+            expect(page.locator("#prior-bars")).to_be_hidden()  # numbers are for researchers: behind Details
+            page.get_by_role("switch", name="Details").click()
             expect(page.locator("#prior-bars li")).to_have_count(6)
             expect(page.locator("#prior-bars li.chosen")).to_have_count(1)
             expect(page.locator(".ball.flip")).to_have_count(0)  # the pick's animation has finished
             if screenshot_dir:
                 page.screenshot(path=str(screenshot_dir / "say_select_play.png"), full_page=True)
+            check_accessibility(page, "with details shown ")
+            page.get_by_role("switch", name="Details").click()
         if page.locator("#game-over").is_visible():
             break
     expect(page.locator("#game-over")).to_be_visible()
     expect(page.locator("#turn-status")).to_have_text("Game over.")
     if screenshot_dir:
         page.screenshot(path=str(screenshot_dir / "say_select_over.png"), full_page=True)
+    check_accessibility(page, "at the end of a Say-Select game ")
 
     moves = moves_on_page(page)
     k = len(plus)
@@ -144,14 +152,29 @@ def test_an_over_long_instruction_shows_the_servers_error_and_the_game_goes_on(p
     assert too_long.strip() not in texts
 
 
-def test_training_progress_shows_and_a_reload_resumes_the_same_game(page, live_server):
-    # No other test plays the Q-learning partner, so his Bob trains now, while the page watches.
-    open_table(page, live_server.url, partner="Q-learning Bob", partner_id="vanilla-q")
-    expect(page.locator("#agent-status-text")).to_contain_text("Bob is training: ")
-    expect(page.get_by_role("progressbar")).to_be_visible()
-    page.locator("#say-4").click()
+HALF_CLEAR = "select the number I say and also something about colors"  # read in part: the partner asks
+NEW_CONVENTION = "Pick the ball one more than the number I say."  # a prior no Bob was trained for yet
+WATCH_STATUS = """() => {
+    window.statuses = [];
+    new MutationObserver(() => window.statuses.push(document.querySelector("#agent-status-text").textContent))
+        .observe(document.querySelector("#agent-status-text"), { childList: true, characterData: true, subtree: true });
+}"""
+
+
+def test_a_new_bob_trains_in_seconds_while_the_person_plays_and_a_reload_resumes_the_game(page, conventions_server):
+    open_table(page, conventions_server.url)
+    expect(page.locator(".understood-summary")).to_be_visible(timeout=PARSER_LOAD_TIMEOUT_MS)  # the paper's
+    page.evaluate(WATCH_STATUS)
+    page.locator("#instruction").fill(NEW_CONVENTION)
+    page.keyboard.press("Enter")
+    page.locator("#say-4").click()  # the person plays on while Bob learns
+    expect(page.locator("#history li").first).to_contain_text("You said 4.")
     expect(page.locator("#history li")).to_have_count(2, timeout=FIRST_BOB_MOVE_TIMEOUT_MS)
     expect(page.locator("#agent-status-text")).to_have_text("Bob is ready.")
+    statuses = page.evaluate("window.statuses")
+    assert any("Bob is learning your instruction" in s for s in statuses), statuses
+    assert all("%" not in s for s in statuses)  # time left in seconds, not a bare percentage
+    expect(page.locator("#history li").nth(1)).to_contain_text("Bob picked ball 5")  # one more than 4
     before = game_id(page)
     history = page.locator("#history li").all_inner_texts()
 
@@ -163,14 +186,35 @@ def test_training_progress_shows_and_a_reload_resumes_the_same_game(page, live_s
     expect(page.locator("#connection")).to_have_text("Connected")
 
 
+def test_an_instruction_typed_as_the_page_opens_is_the_one_bob_follows(page, conventions_server):
+    """Race 1 of issue 16 as a person meets it: typed and sent at once, the instruction must win over the
+    start instruction being read at the same time, whichever reading ends first."""
+    page.goto(f"{conventions_server.url}/static/say_select.html?partner=instructq")
+    page.locator("#instruction").fill(NEW_CONVENTION)
+    page.wait_for_function("document.querySelector('#turn-status').textContent.startsWith('Your turn')")
+    page.keyboard.press("Enter")
+    expect(page.locator("#understanding:has(.understood-summary)")).to_contain_text(NEW_CONVENTION)
+    page.keyboard.press("Escape")
+    page.keyboard.press("2")
+    expect(page.locator("#history li")).to_have_count(2, timeout=FIRST_BOB_MOVE_TIMEOUT_MS)
+    expect(page.locator("#history li").nth(1)).to_contain_text("Bob picked ball 3")
+    with Session(create_engine(conventions_server.database_url)) as session:
+        rows = session.scalars(select(Event).where(Event.game_id == game_id(page), Event.type == "instruction")
+                               .order_by(Event.seq)).all()
+    adopted = [(e.actor, e.payload["text"]) for e in rows if e.payload["adopted"]]
+    assert adopted[-1] == ("human", NEW_CONVENTION)
+    first_typed = next(e.seq for e in rows if e.actor == "human")
+    assert all(e.actor == "human" for e in rows if e.seq > first_typed)  # no start instruction after it
+
+
 def test_an_unclear_instruction_is_asked_about_then_confirmed_or_rephrased(page, conventions_server, screenshot_dir):
     open_table(page, conventions_server.url)
     # The paper's instruction, read when the game starts; the first reading also loads the parser's model.
     expect(page.locator(".understood-summary")).to_be_visible(timeout=PARSER_LOAD_TIMEOUT_MS)
 
-    page.locator("#instruction").fill("numbers matter")
+    page.locator("#instruction").fill(HALF_CLEAR)
     page.keyboard.press("Enter")
-    question = page.get_by_role("group", name=re.compile("I think you mean"))
+    question = page.get_by_role("group", name=re.compile("I understood: I select the number you say"))
     expect(question).to_be_visible()
     expect(page.locator(".not-adopted")).to_be_visible()
     if screenshot_dir:
@@ -193,4 +237,5 @@ def test_an_unclear_instruction_is_asked_about_then_confirmed_or_rephrased(page,
         rows = session.scalars(select(Instruction).where(Instruction.game_id == game_id(page))
                                .order_by(Instruction.id)).all()
     person = [(i.text, i.understood["adopted"]) for i in rows][1:]  # the first is the paper's, by the system
-    assert person == [("numbers matter", False), ("I select the number you say.", True), ("choose wisely", False)]
+    # the confirmation is stored as the reading's words (an instruction, or a confirmation event)
+    assert person == [(HALF_CLEAR, False), ("I select the number you say.", True), ("choose wisely", False)]

@@ -88,6 +88,30 @@ class Deployment:
     def other_worker(self, worker: dict[str, Any]) -> dict[str, Any]:
         return next(w for w in self.workers() if w["port"] != worker["port"])
 
+    def servers_up(self) -> set[str]:
+        """The workers HAProxy now sends traffic to (its stats socket's `show stat`)."""
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(self.state()["haproxy_socket"])
+            s.sendall(b"show stat\n")
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+        rows = [r.split(",") for r in out.decode().splitlines()]
+        header = rows[0]
+        header[0] = header[0].lstrip("# ")
+        name, status = header.index("svname"), header.index("status")
+        return {r[name] for r in rows[1:]
+                if len(r) > status and r[0] == "workers" and r[name] != "BACKEND" and r[status] == "UP"}
+
+    def wait_all_up(self) -> None:
+        deadline = time.monotonic() + STARTUP_S
+        wanted = {f"w{w['port']}" for w in self.workers()}
+        while self.servers_up() != wanted:
+            assert time.monotonic() < deadline, f"HAProxy does not see every worker up:\n{self.logs()}"
+            time.sleep(0.5)
+
     def logs(self) -> str:
         parts = [f"--- launcher\n{(self.run_dir / 'launcher.log').read_text(errors='replace')[-3000:]}"]
         for w in self.workers():
@@ -156,7 +180,15 @@ class Tab:
         self.inbox: queue.Queue = queue.Queue()
         self.seen: list[tuple[str, Any]] = []
         self.sio.on("*", self._on)
-        self.sio.connect(url, transports=["websocket"], wait_timeout=WAIT_S)
+        deadline = time.monotonic() + WAIT_S
+        while True:  # as a browser does: reconnect until a server takes it (a worker may just have died)
+            try:
+                self.sio.connect(url, transports=["websocket"], wait_timeout=WAIT_S)
+                return
+            except socketio_client.exceptions.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
 
     def _on(self, event: str, data: Any = None) -> None:
         self.seen.append((event, data))
@@ -315,6 +347,7 @@ def test_games_split_across_workers_resume_on_either_without_a_stale_state(deplo
     """Through the balancer, games land on both workers. Then, for each game: a watcher on the other worker
     receives every agent move once (Redis); the person moves to the other worker and plays there; a tab that
     resumes back on the first worker (which still holds the game in memory) sees the stored turn, not its own."""
+    deployment.wait_all_up()
     players = [Player(deployment, Tab(deployment.url), rng=random.Random(i)) for i in range(4)]
     for i, p in enumerate(players):
         p.start(seed=100 + i, instruction=INSTRUCTION if i % 2 == 0 else None)
@@ -374,6 +407,7 @@ def test_a_worker_killed_mid_game_is_restarted_and_every_game_resumes_with_no_ev
         assert time.monotonic() < deadline, f"the killed worker was not restarted:\n{deployment.logs()}"
         time.sleep(0.5)
     assert now["restarts"] >= 1
+    deployment.wait_all_up()  # and HAProxy sends traffic to it again
     for p in on_victim:  # the restarted worker rebuilds the finished games from their events
         assert p.resume_on(now["url"])["over"]
         check_stored(p, p.tab)
@@ -384,6 +418,7 @@ def test_a_worker_killed_mid_game_is_restarted_and_every_game_resumes_with_no_ev
 
 def test_twenty_games_at_once_through_the_balancer(deployment):
     """A small load test: 20 people move every 0.1-0.5 s for 8 turns each, all at once, through HAProxy."""
+    deployment.wait_all_up()
     players = [Player(deployment, Tab(deployment.url), rng=random.Random(100 + i)) for i in range(20)]
     failures: list[str] = []
     latencies: list[float] = []

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,10 +23,9 @@ from server.db.models import Event, Game
 from server.games import hanabi
 from server.games.say_select import TrainingQueue
 from server.messages import MoveMsg
-from tests.integration.db_urls import BACKENDS, fresh_database
 from tests.integration.test_socket_hanabi import COLOUR_TEXT, RecordingInbox, hanabi_app
 from tests.integration.test_socket_hanabi import start as start_hanabi
-from tests.integration.test_socket_play import connect, make_app, say
+from tests.integration.test_socket_play import connect, db_url, make_app, say  # noqa: F401 (db_url: a fixture)
 from tests.integration.test_socket_play import start as start_say_select
 
 
@@ -171,12 +170,6 @@ def test_resume_on_another_process_returns_the_state_the_database_holds(tmp_path
 # ---------------------------------------------------------------- races and what is stored
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request, tmp_path):
-    with fresh_database(request.param, tmp_path) as url:
-        yield url
-
-
 def test_many_first_games_of_one_new_participant_at_once_all_start(db_url, tmp_path):
     """Before the fix the participant row was checked, then inserted: 9-10 of 12 sockets got `internal`."""
     app = make_app(db_url, tmp_path)
@@ -314,6 +307,7 @@ def test_ten_thousand_fuzzed_messages_get_specific_errors_and_no_internal_one(tm
     rng = random.Random(14)
     game_ids = [started["game_id"], hanabi_started["game_id"]]
     codes: dict[str, int] = {}
+    started_at = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="server.sockets"):
         for i in range(10_000):
             event, payload = fuzzed(rng, game_ids)
@@ -332,24 +326,25 @@ def test_ten_thousand_fuzzed_messages_get_specific_errors_and_no_internal_one(tm
     assert sum(codes.values()) > 5000 and {"bad_message", "unknown_game"} <= set(codes)
     assert inbox.client.is_connected()
     rejected = [r for r in caplog.records if r.getMessage().startswith("rejected")]
-    assert len(rejected) < 200  # the log of one connection's bad input is bounded
+    minutes = (time.monotonic() - started_at) / 60
+    assert len(rejected) <= 60 * (1 + minutes) + 1  # the log of one connection's bad input is bounded
 
 
 # ---------------------------------------------------------------- limits
 
 
 def test_a_flood_of_messages_gets_one_rate_limited_error_then_silence(tmp_path):
-    app = make_app(f"sqlite:///{tmp_path / 'flood.db'}", tmp_path, MESSAGE_RATE=5, MESSAGE_BURST=10)
-    inbox = connect(app)
+    app = make_app(f"sqlite:///{tmp_path / 'flood.db'}", tmp_path, MESSAGE_RATE=0.001, MESSAGE_BURST=10)
+    inbox = connect(app)  # a burst of 10, then (next to) nothing: a slow test machine refills no token
     for _ in range(200):
         inbox.client.emit("explain", {"game_id": "nope"})
     inbox.pull()
     codes = [m["code"] for name, m in inbox.messages if name == "error"]
-    assert codes.count("rate_limited") == 1 and codes.count("unknown_game") <= 12
+    assert codes == ["unknown_game"] * 10 + ["rate_limited"]
 
 
 def test_one_connection_cannot_start_games_without_bound(tmp_path):
-    app = make_app(f"sqlite:///{tmp_path / 'games.db'}", tmp_path, GAMES_PER_MINUTE=2, GAMES_BURST=3)
+    app = make_app(f"sqlite:///{tmp_path / 'games.db'}", tmp_path, GAMES_PER_MINUTE=0.001, GAMES_BURST=3)
     inbox = connect(app)
     for _ in range(6):
         inbox.client.emit("start_game", {"game": "say-select", "partner": "instructq", "seat": 0})

@@ -132,6 +132,7 @@ def test_whole_game_against_the_agent_is_stored_replayed_and_downloaded(db_url, 
     assert [i.uid for i in rebuilt.history] == [i.uid for i in live.history] and str(rebuilt) == str(live)
 
     http = app.test_client()
+    http.environ_base["HTTP_X_INSTRUCTPLAY_TOKENS"] = f"{gid}:{started['resume_token']}"  # the player's key (#13)
     replay = http.get(f"/api/games/{gid}/replay").get_json()
     assert len(replay["frames"]) == len(moves) + 1 and replay["outcome"]["score"] == over["score"]
     last = replay["frames"][-1]
@@ -157,6 +158,7 @@ def test_replay_waits_for_the_end_and_unknown_games_are_404(tmp_path):
     inbox = connect(app)
     started, _ = start(inbox)
     http = app.test_client()
+    http.environ_base["HTTP_X_INSTRUCTPLAY_TOKENS"] = f"{started['game_id']}:{started['resume_token']}"  # the player's key
     for path in ("replay", "hanablive.json"):
         answer = http.get(f"/api/games/{started['game_id']}/{path}")
         assert answer.status_code == 409 and "still being played" in answer.get_json()["error"]

@@ -1,6 +1,7 @@
 """`instructplay train say-select`: train instructQ (or vanilla Q-learning, --lambda 0) pairs on Say-Select,
 print each seed's convention (Bob's 6x5 action matrix, as in the paper) and how many seeds learned the
-intuitive one; `--sweep` runs the prior-sharpness study and plots it.
+intuitive one; `--fast` trains each seed's Bob as the server does (`train_bob_fast`); `--sweep` runs the
+prior-sharpness study and plots it.
 
 Runs are spread over worker processes; inside a process they advance in lockstep (see say_select_q.py).
 """
@@ -29,7 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--p", type=float, default=0.9, help="table prior: probability of the number the partner said")
     parser.add_argument("--model", help="with --prior lm: path (or hub name) of a causal LM")
     parser.add_argument("--instruction", default=PAPER_INSTRUCTION, help="the instruction given to Bob's prior")
-    parser.add_argument("--episodes", type=int, default=50_000, help="training episodes per seed (default 50000)")
+    parser.add_argument("--episodes", type=int, default=None,
+                        help="training episodes per seed (default 50000; with --fast the most a Bob may take, 20000)")
+    parser.add_argument("--fast", action="store_true",
+                        help="train each seed's Bob as the server does: 4 runs as one, stopped at the first perfect "
+                             "evaluation of a Bob who follows the instruction (train_bob_fast)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core)")
     parser.add_argument("--sweep", action="store_true",
                         help=f"prior-sharpness study: table p in {SWEEP_PS} at --lambda, plus lambda 0")
@@ -37,11 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.learn.say_select_q import Config
+    from agents.learn.say_select_q import FAST, Config
 
-    if args.seeds < 1 or args.episodes < 1:
+    episodes = args.episodes or (FAST.episodes if args.fast else Config().episodes)
+    if args.seeds < 1 or episodes < 1:
         raise SystemExit("train say-select: --seeds and --episodes must be at least 1")
-    cfg = replace(Config(), episodes=args.episodes)
+    cfg = replace(Config(), episodes=episodes)
     workers = args.workers or os.cpu_count() or 1
     if args.sweep:
         return run_sweep(args, cfg, workers)
@@ -54,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"lambda (Bob): {args.lam:g}   episodes: {cfg.episodes}   seeds: 1..{args.seeds}   workers: {workers}")
     table = bob_prior_table(prior, args.instruction)
     seeds = np.arange(1, args.seeds + 1)
+    if args.fast:
+        return run_fast(seeds, table, args.lam, episodes)
     result = train_runs(seeds, np.broadcast_to(table, (len(seeds),) + table.shape), np.full(len(seeds), args.lam),
                         cfg, workers)
     intuitive = result.intuitive()
@@ -61,6 +69,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nseed {seed}: eval score {score:.3f}, intuitive: {'yes' if ok else 'no'}")
         print(format_convention(matrix))
     print(f"\nintuitive: {int(intuitive.sum())}/{len(seeds)}")
+    return 0
+
+
+def run_fast(seeds, table, lam: float, episodes: int) -> int:
+    """Each seed's Bob as the server trains it, one after the other, with its time and convention."""
+    import time
+
+    from agents.learn.say_select_q import is_intuitive, train_bob_fast
+
+    print("trainer: train_bob_fast, as the server trains a new Bob (4 runs as one, stopped at the first perfect "
+          f"evaluation of a faithful Bob, at most {episodes} episodes)")
+    intuitive = 0
+    for seed in seeds:
+        start = time.perf_counter()
+        bob = train_bob_fast(table, lam, int(seed), episodes=episodes)
+        ok = is_intuitive(bob.conventions())
+        intuitive += ok
+        print(f"\nseed {seed}: eval score {bob.eval_score:.3f}, intuitive: {'yes' if ok else 'no'}, "
+              f"{time.perf_counter() - start:.2f} s")
+        print(format_convention(bob.conventions()))
+    print(f"\nintuitive: {intuitive}/{len(seeds)}")
     return 0
 
 

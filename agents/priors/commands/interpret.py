@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--game", required=True, choices=("say-select", "hanabi"))
     parser.add_argument("--backend", default="conventions", choices=BACKENDS,
                         help="conventions (default, offline) or lm (a local causal LM, needs --model)")
-    parser.add_argument("--model", help="local folder of a causal LM, for --backend lm")
+    parser.add_argument("--model", help="local folder or GGUF file of a causal LM, for --backend lm")
     parser.add_argument("--device", default="cpu", help="torch device for --backend lm (default cpu)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--file", help="read instructions from FILE, one per line ('-' = standard input)")
@@ -68,7 +68,8 @@ def _backend(args: argparse.Namespace):
         from agents.priors.conventions import understand
         return understand
     if not args.model:
-        raise ValueError("--backend lm needs --model PATH, a local folder with a causal LM and its tokenizer")
+        raise ValueError("--backend lm needs --model PATH, a local folder with a causal LM and its tokenizer, "
+                         "or a GGUF file")
     from agents.priors.conventions.projection import understand_prior
     from agents.priors.lm import CausalLMPrior
 

@@ -6,7 +6,9 @@ text to weights over them.
     CONVENTIONS[game]                          the library: id, description, preference function
 
 See convention.py (what a convention is, how they mix), say_select.py and hanabi.py (the library),
-parser.py (how text is read), embedder.py (the sentence-embedding model), prior.py (the Prior).
+parser.py (how text is read), cues.py (the words that change a clause's meaning), report.py (what a
+reading tells the person: choices, what was not understood, measured agreement), embedder.py (the
+sentence-embedding model), prior.py (the Prior); docs/priors.md tells the whole story with its numbers.
 """
 
 from __future__ import annotations

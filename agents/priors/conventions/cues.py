@@ -55,11 +55,12 @@ SAY_SELECT = _SHARED_FIRST + [
     ("UP", r"\b(?:one|1) (?:more|higher|bigger|greater|larger|up|above|over|after)\b"),
     ("UP", r"\b(?:plus|add|\+) ?(?:one|1)\b|\bincrement\w*|\bgo (?:one )?up\b|\bone up\b"),
     ("UP", r"\b(?:that|which|who) follows?\b|\bfollows (?:mine|my|it|that|the|what)\b"),
-    ("UP", r"\bnext (?:one|number|ball|up|higher)\b|\b(?:the|then|pick|take|choose|select) next\b|\bfollowing (?:one|number|ball)\b"),
+    ("UP", r"\bnext (?:one|number|ball|up|higher)\b|\b(?:the|then|pick|take|choose|select) next\b|"
+           rf"\bfollowing (?:the )?(?:one|number|ball)\b|\bfollowing {_REF}"),
     ("UP", rf"\b(?:comes? |right |just |directly |immediately )?(?:after|above) {_REF}"),
     ("DOWN", rf"\b(?:{_ONE} )?(?:less|lower|smaller|fewer) than\b|\bless one than\b"),
     ("DOWN", r"\b(?:one|1) (?:less|lower|smaller|fewer|down|below|under|before)\b"),
-    ("DOWN", r"\b(?:minus|subtract|-) ?(?:one|1)\b|\bdecrement\w*|\bgo (?:one )?down\b|\bone down\b|\bpreceding\b"),
+    ("DOWN", r"\b(?:minus|subtract|-) ?(?:one|1)\b|\bdecrement\w*|\bgo (?:one )?down\b|\bone down\b|\bpreced\w*"),
     ("DOWN", rf"\b(?:comes? |right |just |directly |immediately )?(?:before|below|under|beneath) {_REF}"),
     ("DOWN", rf"\bprevious (?:one|number|ball) (?:to|than|before|from) {_REF}|\bthe one before\b"),
     ("VAGUE", r"\b(?:the )?same (?:ball|number|one) (?:every|each|all the) (?:time|turn|round)s?\b"),
@@ -69,6 +70,7 @@ SAY_SELECT = _SHARED_FIRST + [
     ("CONTINUE", r"\b(?:keep (?:on )?(?:going|playing|picking|selecting|choosing|taking)|every (?:single )?(?:turn|time|round)|"
                  r"until the end|till the end|to the end|all the way|always (?:pick|select|choose|take)|"
                  r"(?:pick|select|choose|take) a ball every\w*|continue\w*)\b"),
+    ("REPEAT", r"\balready (?:said|say|picked|took|taken|selected|chose|chosen|called|named|mentioned)\b"),
     ("NOW", r"\bat once\b"),
     ("ONCE", r"\b(?:once|single|only one|(?:one|1) (?:ball|pick|selection|time|turn|go)|first (?:pick|selection|ball|turn|choice)|"
              r"(?:pick|take|select|choose|grab) (?:just )?one(?! (?:number|more|less|higher|lower|up|down|above|below|before|after|greater|bigger|smaller)))\b"),
@@ -78,12 +80,14 @@ SAY_SELECT = _SHARED_FIRST + [
     ("REPEAT", r"\b(?:repeat\w*|again|twice|echo\w*|second time|two times|in a row|back)\b"),
     ("SAME", r"\b(?:same|copy\w*|mirror\w*|match\w*|identical)\b"),
     ("PREV", r"\b(?:previous\w*|last|before|earlier|recent\w*|just (?:took|picked|selected|chose|got|had))\b"),
-    ("SELECT", r"\b(?:select\w*|pick\w*|choos\w*|chose|take|takes|taking|took|grab\w*|go for|follow\w*|do)\b"),
+    ("SELECT", r"\b(?:select\w*|pick\w*|choos\w*|chose|take|takes|taking|took|grab\w*|go for|follow|do)\b"),
     ("SAY", r"\b(?:say|says|said|saying|call\w*|name\w*|announc\w*|mention\w*|tell\w*|state\w*|give|my (?:number|call|pick|ball))\b"),
     ("LATER", r"\bafter\b"),
     ("VAGUE", r"\b(?:double\w*|half|halve|triple|times|multipl\w*|divid\w*|squar\w*|sum|total|random\w*|highest|lowest|"
               r"biggest|smallest|largest|big|small|middle|opposite|revers\w*|backwards?|alternat\w*|every other|higher|lower|"
-              r"bigger|smaller|greater|larger|above|below|up|down|left|right)\b"),
+              r"bigger|smaller|greater|larger|above|below|up|down|left|right|follow\w+|ahead|behind|past|beyond|prior|"
+              r"adjacent|neighbou?r\w*|beside|around|nearest|closest|between|next|prime|multiple\w*|divisible|"
+              r"favou?rite|lucky)\b"),
 ]
 
 HANABI = _SHARED_FIRST + [
@@ -115,7 +119,8 @@ HANABI = _SHARED_FIRST + [
     ("EXCEPT", r"\b(?:except|other than|apart from|besides|instead|but not|(?:everything|anything|all|something) else|else)\b"),
     ("POSITION", r"\b(?:left\w*|right\w*|middle|slot|position\w*)\b"),
     ("ANY", r"\b(?:any|every|whatever|either|both|whichever|whether)\b"),
-    ("VAGUE", r"\b(?:every other|half|twice|double|second|third|last|random\w*|opposite)\b"),
+    ("VAGUE", r"\b(?:every other|half|twice|double|second|third|last|random\w*|opposite|odd|prime|"
+              r"evens?(?! if| when| though| so))\b"),
 ]
 
 _TABLES = {"say-select": SAY_SELECT, "hanabi": HANABI}

@@ -18,7 +18,7 @@ The conventions:
 - any-hint-play: after any hint touching S, play exactly S; after anything else, give a hint.
 - hint-keep: a hint marks cards to keep: after a hint touching S, any move but playing or discarding a
   card in S (conditional: silent after other moves).
-- discard-oldest: discard my oldest card (the chop; position A).
+- discard-oldest: when I discard, discard my oldest card (the chop; position A): other discards get 0.
 - play-newest: play my newest card (the last position I hold): a blind play.
 - hint-often: give a hint whenever I can.
 - never-discard: play or hint, never discard.
@@ -281,6 +281,14 @@ def _extreme_position(kind: str, pick):
     return prefer
 
 
+def _discard_oldest(observation: str, actions: Sequence[str]):
+    """Any move but a discard of a card other than my oldest: when I discard, it is the chop."""
+    parse_observation(observation)
+    moves = [parse_action(a) for a in actions]
+    held = [m.position for m in moves if m.kind == "discard"]
+    return _mark(moves, lambda m: m.kind != "discard" or m.position == min(held))
+
+
 def _by_kind(*kinds: str):
     def prefer(observation: str, actions: Sequence[str]):
         parse_observation(observation)
@@ -449,7 +457,7 @@ CONVENTIONS = (
     ),
     Convention(
         "discard-oldest", GAME, "When I discard, I discard my oldest card (the chop).",
-        _extreme_position("discard", min),
+        _discard_oldest,
         examples=(
             "discard the oldest card",
             "discard from chop",

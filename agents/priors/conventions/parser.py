@@ -84,7 +84,7 @@ _REWRITES = (
     (r"\bit is best not to\b|\bbest not to\b", "do not"), (r"\bmake sure (?:that )?", ""),
     (r"\bevery single\b", "every"), (r"\b(any|every|all) ?(\w*) but\b(?! not)", r"\1 \2 except"), (r"\bone or more\b", "some"), (r"(?<=\d)\s*,\s*(?=\d)", " "),
     (r"(?:^|(?<=[.;!?]))\s*(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|finally|lastly)\s*,", ". "),
-    (r"\b(?:do not|never|not)\s+(?:ever\s+)?([a-z ]+?)\s+(?:unless|until)\b", r"\1 only when"),
+    (r"\b(?:do not|never|not)\s+(?:ever\s+)?([a-z ]+?)\s+(?:unless|until)\b(?! the (?:game|end)\b)", r"\1 only when"),
 )
 _ABBREVIATIONS = {"pls": "please", "plz": "please", "u": "you", "ur": "your", "r": "are", "clr": "color",
                   "col": "color", "num": "number", "nr": "number", "b4": "before", "thx": "thanks", "pos": "position",
@@ -117,7 +117,8 @@ _CONDITIONAL_START = re.compile(r"^(?:if|when|whenever|whatever|whichever|once|a
                                 r"each time|every time|otherwise|else|in (?:every|any|all) other cases?|"
                                 r"in that case|should (?:i|you|my partner)|in the event|provided|as long as|except (?:when|if))\b")
 # A piece that continues the clause before it rather than starting a new one.
-_CONTINUATION = re.compile(r"^(?:in which case|whether|as (?:a|an|the)|which|namely|including|especially|by \w+ing)\b")
+_CONTINUATION = re.compile(r"^(?:in which case|whether|as (?:a|an|the)|which|namely|including|especially|by \w+ing|"
+                           r"whatever (?:you|i|alice|my partner|your partner) (?:say|says|call|calls|do|does)$)\b")
 _PRONOUN = re.compile(r"\b(?:it|them|those|these|that one)\b")
 _ARITHMETIC = re.compile(r"^(?:then )?(?:add|subtract|plus|minus|take away|go) (?:one|1)\b")
 # "I'll say a number; you pick ...": a sentence that only says what the speaker will do sets the scene for
@@ -135,7 +136,7 @@ _PLAIN = {  # words of a game that say nothing about how to play it
 }
 _SEQUENCE = {"first", "next", "then", "second", "third", "after", "that", "and", "so", "on"}
 _ELABORATION = re.compile(r"^(?:like|for example|for instance|say)\b")
-_CONTRAST = re.compile(r"\s*(?:,\s*(?:not|no)\s+|\brather than\b|\binstead of\b)([^,;.]*)")
+_CONTRAST = re.compile(r"\s*(?:,\s*(?:not|no)\s+|,\s*(?:not|never)\s+(?=\w+ed\b)|\brather than\b|\binstead of\b)([^,;.]*)")
 _SENTENCES = re.compile(r"[.;!?\n]+")
 _JOINERS = re.compile(r",?\s*\b(?:and|but|also)\b(?!\s+then)\s*|,\s*")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -307,8 +308,13 @@ class Parser:
         cid = fitting[0]
         score, runner_up = fit[cid][0], (fit[fitting[1]][0] if len(fitting) > 1 else 0.0)
         sure = SURE_ABOVE
-        if self.conventions[fit[cid][1]].requires and meaningful:
-            sure = COVERED_SURE_ABOVE if self._covered(core, found) else CUED_SURE_ABOVE
+        # its required cues are there: with a cue that changes meaning, or a whole clause of cues and game words
+        # that is not a question (a question asks something; it does not tell the agent how to play)
+        if self.conventions[fit[cid][1]].requires and (meaningful or not _QUESTION.match(clause)):
+            if self._covered(core, found):
+                sure = COVERED_SURE_ABOVE
+            elif meaningful:
+                sure = CUED_SURE_ABOVE
         if score < OFF_TOPIC_BELOW and not meaningful:
             status = "off-topic"
         elif score >= sure and score - runner_up >= CLEAR_MARGIN:
@@ -607,7 +613,7 @@ def _sentence_clauses(pieces: list[str]) -> list[str]:
             clauses.append(re.sub(r"^then ", "", piece))
             pending = ""
     if pending:
-        short = len(content_words(pending)) <= 2 and not re.match(r"^(?:otherwise|else|in (?:every|any|all) other)", pending)
+        short = len(content_words(pending)) <= 1 and not re.match(r"^(?:otherwise|else|in (?:every|any|all) other)", pending)
         if clauses and (not content_words(pending) or short):
             clauses[-1] = f"{clauses[-1]} {pending}"
         else:
@@ -627,7 +633,7 @@ def _continues(piece: str, previous: str) -> bool:
         return True
     negated, previous_negated = polarity(piece)[0], polarity(previous)[0]
     return bool(_PRONOUN.search(piece)) and len(words) <= 3 and (not negated or previous_negated) and not \
-        _CONDITIONAL_START.match(piece)
+        re.search(r"\b(?:if|when|whenever|unless|once|until)\b", piece)
 
 
 def _contrast(piece: str, previous: str) -> bool:

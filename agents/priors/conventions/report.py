@@ -3,7 +3,10 @@
     reading_fields(understanding, means) -> {"understood", "summary", "confidence", "clarify", "question",
                                               "choices", "not_understood", "confirm_text"}
 
-- understood: [{"convention", "weight", "description"}], highest weight first;
+- understood: [{"convention", "weight", "description"}], highest weight first; with `followed` (Hanabi:
+  `measured_agreement()`), also "agreement" (how often the partner's moves agreed with the convention in
+  self-play once it shaped them through the prior) and "weak" (a convention with no trained agent of its own,
+  followed less often than the measurement's weak_below);
 - choices: one entry per reading the agent hesitates between: {"summary", "means" (what adopting it
   does, from the caller's `means(convention ids)`), "conventions", "understood", "text"};
 - not_understood: the clauses it did not understand (normalised);
@@ -14,16 +17,29 @@
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from agents.priors.conventions import convention, parser
 from agents.priors.conventions.parser import Understanding
 
 
-def reading_fields(understanding: Understanding, means: Callable[[Sequence[str]], str]) -> dict[str, Any]:
+AGREEMENT = Path(__file__).resolve().parent / "agreement.json"  # written by benchmarks/convention_agreement.py
+
+
+@functools.lru_cache(maxsize=1)
+def measured_agreement() -> dict[str, Any]:
+    """The Hanabi agents' measured agreement with each convention ({} when it was never measured)."""
+    return json.loads(AGREEMENT.read_text()) if AGREEMENT.exists() else {}
+
+
+def reading_fields(understanding: Understanding, means: Callable[[Sequence[str]], str],
+                   followed: dict[str, Any] | None = None) -> dict[str, Any]:
     game = understanding.game
-    understood = [{"convention": cid, "weight": round(float(w), 4), "description": convention(game, cid).description}
-                  for cid, w in understanding.understood]
+    understood = [{"convention": cid, "weight": round(float(w), 4), "description": convention(game, cid).description,
+                   **_followed(followed, cid)} for cid, w in understanding.understood]
     ids = [cid for cid, _ in understanding.understood]
     choices = []
     for choice in understanding.choices:
@@ -37,3 +53,11 @@ def reading_fields(understanding: Understanding, means: Callable[[Sequence[str]]
             "question": understanding.question, "choices": choices,
             "not_understood": list(understanding.not_understood),
             "confirm_text": parser(game).text_of(ids) if ids else None}
+
+
+def _followed(followed: dict[str, Any] | None, convention_id: str) -> dict[str, Any]:
+    measured = (followed or {}).get("conventions", {}).get(convention_id)
+    if not measured or measured.get("agreement") is None:
+        return {}
+    weak = not measured.get("own_agent") and measured["agreement"] < followed["weak_below"]
+    return {"agreement": measured["agreement"], "weak": weak}
