@@ -186,7 +186,8 @@ class GameAdapter:
     public_seed = True                   # the seed may be sent to the person (False: it would reveal hidden cards)
 
     def warm(self) -> None:
-        """Load models now (called once, in the background, when the first game starts)."""
+        """Load models now: at server start (server/app.py `warm_up`), else in the background when the first
+        game starts."""
 
     def partner_list(self) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -308,6 +309,10 @@ class GameService:
         self.rooms: dict[str, Room] = {}
         self._rooms_lock = threading.Lock()
         self._warmed = threading.Event()
+        if config.get("TESTING"):
+            # no background warm-up in test apps: a thread still loading torch when the test process exits
+            # aborts the interpreter ("terminate called without an active exception", exit code 134)
+            self._warmed.set()
         self._rng = random.Random()  # the agent's drawn delays
 
     def partner_list(self) -> list[dict[str, Any]]:
@@ -609,9 +614,9 @@ class GameService:
         except ProtocolError as e:
             self._error(reply_to, e.code, e.message, "instruction", request_id)
             return False
-        message = self._understanding_message(room, seq, payload, reading)
         if superseded:
             return False
+        message = self._understanding_message(room, seq, payload, reading)
         if adopt:
             self._adopt(room, reading, text, seq, message)
         self.emit("understanding", {**message, "request_id": request_id}, to=room.id)

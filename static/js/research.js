@@ -42,6 +42,8 @@ function ago(time, now) {
   return `${Math.round(s / 3600)} h ago`;
 }
 
+const IDLE_S = 600;  // a game nobody moved in for this long is marked idle (its player may have left)
+const idleFor = (time, now) => (Date.parse(now) - Date.parse(time)) / 1000;
 const when = (time) => (time ? new Date(time).toLocaleString() : "–");
 const formatScore = (game, score) => (typeof score !== "number" ? "–" : game === "hanabi" ? `${score} / 25` : score.toFixed(2));
 const studyCell = (g) => (g.study ? `${g.study} / ${g.condition ?? "–"}` : "free play");
@@ -181,7 +183,7 @@ function drawLive(games, now) {
     ["Partner"], ["Moves", "num"], ["To move"], ["Last event"], ["Started"]],
   games.map((g) => [gameName(g.game), g.participant, studyCell(g), g.partner,
     h("span", { class: "moves", text: String(g.moves) }), g.to_act === "human" ? "the person" : "the agent",
-    ago(g.last_event_at, now), when(g.started_at)]),
+    idleFor(g.last_event_at, now) > IDLE_S ? `${ago(g.last_event_at, now)} (idle)` : ago(g.last_event_at, now), when(g.started_at)]),
   (i) => ({ "data-game": games[i].game_id, "data-participant": games[i].participant }));
 }
 
@@ -269,6 +271,10 @@ async function main() {
   $("#logout").addEventListener("click", logOut);
   $("#score-study").addEventListener("change", () => { downloadLinks(); refresh(); });
   $("#pseudonymise").addEventListener("change", downloadLinks);
+  $("#open-game").addEventListener("submit", (event) => {
+    event.preventDefault();
+    window.open(`/static/replay.html?game=${encodeURIComponent($("#game-id").value.trim())}`, "_blank", "noopener");
+  });
   downloadLinks();
   const answer = await call("/research/api/session").catch((err) => ({ ok: false, body: { error: err.message } }));
   if (!answer.ok) {

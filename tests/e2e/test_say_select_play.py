@@ -167,6 +167,7 @@ def test_a_new_bob_trains_in_seconds_while_the_person_plays_and_a_reload_resumes
     page.evaluate(WATCH_STATUS)
     page.locator("#instruction").fill(NEW_CONVENTION)
     page.keyboard.press("Enter")
+    expect(page.locator("#understanding:has(.understood-summary)")).to_contain_text(NEW_CONVENTION)
     page.locator("#say-4").click()  # the person plays on while Bob learns
     expect(page.locator("#history li").first).to_contain_text("You said 4.")
     expect(page.locator("#history li")).to_have_count(2, timeout=FIRST_BOB_MOVE_TIMEOUT_MS)

@@ -140,7 +140,8 @@ _CONTRAST = re.compile(r"\s*(?:,\s*(?:not|no)\s+|,\s*(?:not|never)\s+(?=\w+ed\b)
 _SENTENCES = re.compile(r"[.;!?\n]+")
 _JOINERS = re.compile(r",?\s*\b(?:and|but|also)\b(?!\s+then)\s*|,\s*")
 _WORD = re.compile(r"[a-z0-9]+")
-_QUESTION = re.compile(r"^(?:what|who|whom|whose|where|why|how|which|can|could|would|will|do|does|did|is|are)\b")
+_QUESTION = re.compile(r"^(?:what|who|whom|whose|where|why|how|which|"
+                       r"(?:can|could|would|will|do|does|did|is|are|am|should|shall) (?:you|i|we|it|he|she|they|there))\b")
 _ASIDE = re.compile(r"^(?:i|i am|i have|i had|this|that|it|the|nice|what a|today|my|we|our|there)\b")
 
 
