@@ -19,7 +19,7 @@ The algorithm of `say-select/q_agent.py` + `train.py` in hengyuan-hu/instruct-rl
   `train_bob` trains one pair and returns that Bob as the server plays it (agents.policies.say_select).
 
 The server's Bob (`train_bob_fast`, config FAST) is the same algorithm on a schedule that is ready in about
-a second: epsilon 0.3, the last 500 episodes, an evaluation every 25, and an early end at the first perfect
+a second: epsilon 0.3, the last 500 episodes, an evaluation every 10, and an early end at the first perfect
 evaluation of a Bob who follows his instruction wherever the game allows (`faithful`: every departure from
 what his prior prefers is one a partner playing its best needs, measured by `best_response`), with 4 seeds
 trained as one batched run. benchmarks/say_select_bob.py times it against `train_bob` in the same run.
@@ -75,13 +75,13 @@ class Config:
 PERFECT = 1.0  # the best evaluation there is: every +1 ball taken, no -1 ball, on all 25 configurations
 
 # The server's Bob (`train_bob_fast`): the same algorithm with twice the exploration, a replay memory of the
-# last 500 episodes instead of 1000, evaluated 4 times as often, and stopped at the first perfect evaluation
+# last 500 episodes instead of 1000, evaluated 10 times as often, and stopped at the first perfect evaluation
 # (which no later one can beat) of a Bob who follows his instruction wherever the game allows (`faithful`);
 # 4 seeds train as one batched run and the first of them to get there is kept. About a second where
 # `train_bob` takes 8 to 10 (benchmarks/say_select_bob.py, which also shows that the paper's 10 seeds all
 # stay intuitive).
 # An instruction that no perfect Bob can follow (e.g. "never quit") ends after 6,000 episodes without progress.
-FAST = Config(episodes=20_000, eps=0.3, replay_size=500, eval_every=25, stop_at=PERFECT, patience=6_000)
+FAST = Config(episodes=20_000, eps=0.3, replay_size=500, eval_every=10, stop_at=PERFECT, patience=6_000)
 FAST_CANDIDATES = 4
 
 

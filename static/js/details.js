@@ -11,6 +11,16 @@ import { h } from "./dom.js";
 
 const STORAGE_KEY = "instructplay.details";
 
+/** `url` (a page of this site) with this page's `details` choice, so that a study's `details=off` follows the
+ * participant to the pages they open from here. */
+export function withDetails(url, query = new URLSearchParams(location.search)) {
+  const wanted = query.get("details");
+  if (!wanted) return url;
+  const target = new URL(url, location.href);
+  target.searchParams.set("details", wanted);
+  return `${target.pathname}${target.search}${target.hash}`;
+}
+
 /** The query parameters a page passes on to the pages it links to (the study's choices). */
 export function carriedParams(query = new URLSearchParams(location.search)) {
   const carried = new URLSearchParams();
@@ -47,6 +57,7 @@ function show(on, button) {
  */
 export function setUpDetails(query = new URLSearchParams(location.search), { before = null } = {}) {
   const wanted = query.get("details");
+  for (const link of document.querySelectorAll('a[href^="/"]')) link.setAttribute("href", withDetails(link.getAttribute("href"), query));
   if (wanted === "off") {
     show(false, null);
     return false;

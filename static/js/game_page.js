@@ -12,7 +12,7 @@ import { connect, forgetGame, saveGame, savedGame } from "./connection.js";
 import { fetchPartners } from "./games.js";
 import { keepGameKey } from "./research_access.js";
 import { studyLink } from "./study_link.js";
-import { renderNothingUnderstood, renderPending, renderUnderstanding } from "./understanding.js";
+import { renderNothingUnderstood, renderPending, renderUnderstanding, sendConfirmationsWith } from "./understanding.js";
 
 /**
  * The turn line at the top of the table. `mode`: "yours" (the person is to move: highlighted),
@@ -97,6 +97,7 @@ export class GamePage {
       setTurn(err.message);
       return;
     }
+    sendConfirmationsWith((payload) => this.send("confirm", payload));  // "Yes" and the reading buttons
     this.socket.on("game_started", (msg) => this.onGameStarted(msg));
     this.socket.on("error", (err) => this.onError(err));
     this.socket.on("game_over", (msg) => { if (this.study && msg.game_id === this.gameId) this.study.onGameOver(); });

@@ -14,7 +14,7 @@
  * The game_over message shows the person's own cards at last.
  */
 import { $, h, percent } from "./dom.js";
-import { setUpDetails } from "./details.js";
+import { setUpDetails, withDetails } from "./details.js";
 import { GamePage, setTurn } from "./game_page.js";
 import {
   COLORS, COLOR_INFO, POSITIONS, cardFace, ownCard, renderDiscards, renderFireworks, renderHand, renderLog, renderStats,
@@ -158,7 +158,7 @@ function onGameOver(msg) {
   $("#game-over").hidden = false;
   $("#final-score").textContent = `${msg.score} / ${msg.max_score}`;
   $("#final-detail").textContent = `${msg.reason[0].toUpperCase()}${msg.reason.slice(1)}. ${msg.turns} moves, ${msg.lives} ${msg.lives === 1 ? "life" : "lives"} left.`;
-  $("#replay-link").href = `/static/replay.html?game=${encodeURIComponent(msg.game_id)}`;
+  $("#replay-link").href = withDetails(`/static/replay.html?game=${encodeURIComponent(msg.game_id)}`);
   page.hands = msg.hands ?? null;
   draw();
   $("#play-again").focus();

@@ -7,7 +7,7 @@
  * Keys: 1-5 say a number, I focuses the instruction box, Enter sends it, Esc leaves it, N starts a new game.
  */
 import { $ } from "./dom.js";
-import { setUpDetails } from "./details.js";
+import { setUpDetails, withDetails } from "./details.js";
 import { GamePage, setTurn } from "./game_page.js";
 import { renderBars, renderTable, tableRow } from "./prior_bars.js";
 import {
@@ -115,7 +115,7 @@ function onGameOver(msg) {
   setTurn("Game over.");
   renderGameOver(msg);
   disableSays();
-  $("#replay-link").href = `/static/replay.html?game=${encodeURIComponent(msg.game_id)}`;
+  $("#replay-link").href = withDetails(`/static/replay.html?game=${encodeURIComponent(msg.game_id)}`);
   $("#play-again").focus();
 }
 

@@ -179,17 +179,17 @@ def test_keep_conventions_count_the_signalled_cards_not_discarded():
 
 
 def test_an_action_convention_is_scored_by_its_fit_from_both_seats():
-    # "discard your oldest card": it speaks only where a discard is legal (below 8 hint tokens), and the
-    # agent's one discard (t5) was of its oldest card
+    # "when you discard, discard your oldest card": it speaks only where a discard is legal (below 8 hint
+    # tokens), and there it ranks every move but discarding a newer card first (it does not ask for a
+    # discard). The person never discarded and the agent's one discard (t5) was of its oldest card, so
+    # every move where it spoke fits it; at t0 (8 tokens) no discard is legal, so it is silent
     row, events = hanabi_game()
     events[1]["payload"]["understood"] = [{"convention": "discard-oldest", "weight": 1.0}]
     score = score_game(row, events)
     [c] = score.conventions
-    # from the person's seat every move after t0 had legal discards (tokens below 8) and none was a discard;
-    # at t0 (8 tokens) no discard is legal, so the convention is silent
-    assert (c["person_fit_n"], c["person_fit"]) == (4, 0.0)
-    assert (c["agent_fit_n"], c["agent_fit"]) == (4, 0.25)
-    assert score.row["person_adherence"] == 0.0 and score.row["agent_response"] == 0.25
+    assert (c["person_fit_n"], c["person_fit"]) == (4, 1.0)
+    assert (c["agent_fit_n"], c["agent_fit"]) == (4, 1.0)
+    assert score.row["person_adherence"] == 1.0 and score.row["agent_response"] == 1.0
 
 
 def test_a_game_without_an_adopted_instruction_has_no_adherence():
