@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     prior, label = make_prior(args)
     print(f"prior: {label}")
     print(f'instruction: "{args.instruction}"')
-    print(f"lambda (Bob): {args.lam:g}   episodes: {cfg.episodes}   seeds: 1..{args.seeds}   workers: {workers}")
+    print(f"lambda (Bob): {args.lam:g}   episodes: {cfg.episodes}   seeds: 1..{args.seeds}"
+          + ("" if args.fast else f"   workers: {workers}"))
     table = bob_prior_table(prior, args.instruction)
     seeds = np.arange(1, args.seeds + 1)
     if args.fast:
