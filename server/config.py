@@ -14,7 +14,7 @@ given in code (tests) on top of it. Every key, its variable and its default:
 | LM_MODEL              | INSTRUCTPLAY_LM_MODEL             | none (a local causal-LM path for `lm`)    |
 | MAX_INSTRUCTION_CHARS | INSTRUCTPLAY_MAX_INSTRUCTION_CHARS| 1000                                      |
 | BOB_CACHE_DIR         | INSTRUCTPLAY_BOB_CACHE_DIR        | <repo>/instance/bobs                      |
-| BOB_EPISODES          | INSTRUCTPLAY_BOB_EPISODES         | 50000 (the paper's training length)       |
+| BOB_EPISODES          | INSTRUCTPLAY_BOB_EPISODES         | 10000 (most episodes a new Bob trains; it usually stops after 1,000-4,000) |
 | BOB_SEED              | INSTRUCTPLAY_BOB_SEED             | 0 (training seed of on-demand Bobs)       |
 | BOB_WAIT_S            | INSTRUCTPLAY_BOB_WAIT_S           | 600 (longest an agent turn waits for a Bob)|
 | HANABI_AGENT_DIR      | INSTRUCTPLAY_HANABI_AGENT_DIR     | <repo>/agents/checkpoints/hanabi ({color,rank,vanilla}.pt; rule bots stand in for missing ones) |
@@ -65,7 +65,7 @@ DEFAULTS: dict[str, object] = {
     "LM_MODEL": None,
     "MAX_INSTRUCTION_CHARS": 1000,
     "BOB_CACHE_DIR": str(INSTANCE_DIR / "bobs"),
-    "BOB_EPISODES": 50000,
+    "BOB_EPISODES": 10000,
     "BOB_SEED": 0,
     "BOB_WAIT_S": 600.0,
     "HANABI_AGENT_DIR": str(REPO_ROOT / "agents" / "checkpoints" / "hanabi"),

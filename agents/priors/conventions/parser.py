@@ -429,7 +429,7 @@ class Parser:
         parts = [c.description if len(general) == 1 else f"{c.description.rstrip('.')} ({w / total:.0%})."
                  for c, w in general]
         if special:
-            lead = "Where it applies, this comes first: " if general else ""
+            lead = "Where it fits, this wins: " if general else ""
             parts.append(lead + " ".join(c.description for c in special))
         return " ".join(parts)
 
