@@ -98,12 +98,19 @@ def serve(folder: Path, **settings: str) -> Iterator[LiveServer]:
         PYTHONUNBUFFERED="1",
         **{f"INSTRUCTPLAY_{key}": value for key, value in settings.items()},
     )
+    with running([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], env, folder, port,
+                 database_url) as server:
+        yield server
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], folder: Path, port: int,
+            database_url: str) -> Iterator[LiveServer]:
+    """Run `command` (a server on `port`) from the repository root, its output in <folder>/server.log, until
+    it answers; stop it afterwards."""
     log_path = folder / "server.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(url, process, log_path)

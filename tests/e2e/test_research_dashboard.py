@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from server.db.models import Event, Game, StudyEvent, StudyParticipant
-from tests.e2e.conftest import LiveServer, check_accessibility, free_port, wait_until_serving
+from tests.e2e.conftest import LiveServer, check_accessibility, free_port, running
 from tests.e2e.test_study_browser import (CODE, EXAMPLE, LAUNCH, PROLIFIC, READ_TIMEOUT_MS, STUDY, answer_questionnaire,
                                           consent, move_once, moves_shown, pid)
 
@@ -54,21 +54,8 @@ def research_server(tmp_path_factory) -> Iterator[LiveServer]:
     env = dict(os.environ, INSTRUCTPLAY_DATABASE_URL=database_url, INSTRUCTPLAY_PRIOR_BACKEND="conventions",
                INSTRUCTPLAY_HANABI_AGENT_DIR=str(folder / "no-agents"), INSTRUCTPLAY_BOB_CACHE_DIR=str(folder / "bobs"),
                INSTRUCTPLAY_RESEARCHER_PASSWORD=PASSWORD, INSTRUCTPLAY_SECRET_KEY="e2e-secret", PYTHONUNBUFFERED="1")
-    log_path = folder / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-c", LAUNCH, str(port)], cwd=Path(__file__).resolve().parents[2],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, process, log_path)
-        yield LiveServer(url, database_url, log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running([sys.executable, "-c", LAUNCH, str(port)], env, folder, port, database_url) as server:
+        yield server
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from server.db.models import Game, Participant, StudyEvent, StudyGame, StudyParticipant
-from tests.e2e.conftest import REPO_ROOT, LiveServer, free_port, wait_until_serving
+from tests.e2e.conftest import REPO_ROOT, LiveServer, free_port, running
 
 pytestmark = pytest.mark.e2e
 
@@ -58,21 +58,8 @@ def study_server(tmp_path_factory) -> Iterator[LiveServer]:
     env = dict(os.environ, INSTRUCTPLAY_DATABASE_URL=database_url, INSTRUCTPLAY_PRIOR_BACKEND="conventions",
                INSTRUCTPLAY_HANABI_AGENT_DIR=str(folder / "no-agents"), INSTRUCTPLAY_BOB_CACHE_DIR=str(folder / "bobs"),
                PYTHONUNBUFFERED="1")
-    log_path = folder / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-c", LAUNCH, str(port)], cwd=REPO_ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, process, log_path)
-        yield LiveServer(url, database_url, log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running([sys.executable, "-c", LAUNCH, str(port)], env, folder, port, database_url) as server:
+        yield server
 
 
 @pytest.fixture
