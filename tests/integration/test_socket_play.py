@@ -69,10 +69,13 @@ class Inbox:
         return [n for n, _ in self.messages]
 
 
+TEST_DEAL_KEY = "instructplay-tests"  # one fixed key: the tests' Hanabi deals are the same on every machine
+
+
 def make_app(url: str, tmp_path: Path, bob_factory=None, **config):
     return create_app({"DATABASE_URL": url, "AGENT_DELAY_MS": 0, "BOB_CACHE_DIR": str(tmp_path / "bobs"),
                        "BOB_FACTORY": bob_factory or (lambda table, lam, seed, progress: IntuitiveBob()),
-                       "TESTING": True, "PRIOR_BACKEND": "table", **config})
+                       "TESTING": True, "PRIOR_BACKEND": "table", "DEAL_KEY": TEST_DEAL_KEY, **config})
 
 
 @pytest.fixture(params=BACKENDS)
