@@ -584,9 +584,13 @@ class Hanabi(GameAdapter):
         return {"prior": definition, "agent": agent, "calls_for": reading.prior.role}, definition, {"agent": agent}
 
     def understanding_fields(self, room: Room, reading: Reading, stored: dict[str, Any]) -> dict[str, Any]:
+        # A partner follows an instruction by choosing the agent it calls for (the instructed partner, whatever
+        # its lambda) or by weighing its prior (lambda > 0: a study may give even the vanilla agent one).
+        follows = room.partner.follows_instructions or room.lam > 0
         fields = {"prior": None, "agent": stored["agent"]["label"], "agent_role": stored["agent"]["role"],
-                  "agent_detail": self.agents.specs[stored["agent"]["role"]].detail, "lambda": self.lam(room.partner), "follows_instructions": room.partner.follows_instructions}
-        if not room.partner.follows_instructions:  # nothing to ask about: say that it is ignored instead
+                  "agent_detail": self.agents.specs[stored["agent"]["role"]].detail, "lambda": room.lam,
+                  "follows_instructions": follows}
+        if not follows:  # nothing to ask about: say that it is ignored instead
             fields |= {"clarify": False, "question": None, "choices": [], "partner_note": IGNORES_INSTRUCTIONS}
         return fields
 

@@ -426,8 +426,8 @@ class SaySelect(GameAdapter):
     def understanding_fields(self, room: Room, reading: Reading, stored: dict[str, Any]) -> dict[str, Any]:
         prev, _ = room.game.bob_context()
         fields = {"prior": prior_rows(reading.prior.table, prev, reading.prior.backend),
-                  "follows_instructions": room.partner.lam > 0}
-        if room.partner.lam <= 0:  # nothing to ask about, nothing to train: say so instead
+                  "follows_instructions": room.lam > 0}
+        if room.lam <= 0:  # nothing to ask about, nothing to train: say so instead
             fields |= {"clarify": False, "question": None, "choices": [], "partner_note": IGNORES_INSTRUCTIONS}
         return fields
 

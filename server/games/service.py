@@ -172,6 +172,11 @@ class Room:
     def to_act(self) -> str | None:
         return self.adapter.to_act(self.game, self.seat)
 
+    @property
+    def lam(self) -> float:
+        """The lambda the partner plays with in this game: the caller's (a study condition's), else its own."""
+        return self.adapter.lam(self.partner) if self.settings.lam is None else self.settings.lam
+
 
 class GameAdapter:
     """What a game tells the service: the hooks below. Rules state objects are the adapter's own; the

@@ -504,3 +504,29 @@ def test_a_full_study_takes_nobody_new_but_lets_its_participants_back(tmp_path):
     assert Person(app, prolific(62)).enter()["page"]["kind"] == "full"
     assert Person(app, prolific(62)).consent()["page"]["kind"] == "full"
     assert a.enter()["page"]["kind"] == "tutorial"
+
+
+def test_a_condition_with_lambda_0_says_the_partner_ignores_what_is_typed(tmp_path):
+    """Say-Select's Bob at lambda 0 ignores instructions (the note, no question); Hanabi's instructed partner
+    still follows one at lambda 0 by choosing the agent it calls for, so it says nothing of the kind."""
+    conditions = [{"id": "typed-lambda-0", "description": "Typed instructions, lambda 0.",
+                   "settings": {"may_instruct": True, "lambda": 0}}]
+    app = study_app(f"sqlite:///{tmp_path / 'lam0.db'}", tmp_path, conditions=conditions)
+    person = Person(app, prolific(80))
+    place = person.consent()
+    seen = {}
+    while place["page"]["kind"] != "done":
+        if place["page"]["kind"] == "game":
+            game = place["page"]["game"]
+            inbox, started, state = person.tab(game)
+            text = "pick the ball I say" if game == "say-select" else "When I hint a colour, play that card."
+            inbox.client.emit("instruction", {"game_id": started["game_id"], "text": text})
+            seen[game] = inbox.wait("understanding", timeout=180)
+            play_to_the_end(inbox, started, state)
+            place = person.place()
+        else:
+            place = person.do_page(place)
+    assert seen["say-select"]["follows_instructions"] is False and seen["say-select"]["partner_note"]
+    assert seen["say-select"]["clarify"] is False
+    assert seen["hanabi"]["follows_instructions"] is True and not seen["hanabi"].get("partner_note")
+    assert seen["hanabi"]["lambda"] == 0
