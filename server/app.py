@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from server import sockets  # noqa: F401  (registers the socket handlers on `socketio`)
+from server import sockets, wire  # noqa: F401  (sockets registers the socket handlers on `socketio`)
 from server.config import REPO_ROOT, deal_key, load_config
 from server.db import migrate
 from server.db.store import Store, StudyStore, make_engine
@@ -54,7 +54,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bp)
     app.register_blueprint(study_routes.bp)
     research_routes.init_app(app)  # the researcher's login, the access rules of every game-data route, /research
-    socketio.init_app(app, async_mode="threading", message_queue=app.config["MESSAGE_QUEUE"],
+    # async_handlers=False: each connection's messages are handled in order on the thread that reads them
+    # (no new thread per message); anything slow (reading an instruction, the agent's turn) is a background task.
+    socketio.init_app(app, async_mode="threading", async_handlers=False, json=wire,
+                      message_queue=app.config["MESSAGE_QUEUE"],
                       channel=app.config["MESSAGE_QUEUE_CHANNEL"],
                       max_http_buffer_size=int(app.config["MAX_MESSAGE_BYTES"]))
     log.info("instructplay app ready: database %s", engine.url.render_as_string(hide_password=True))
