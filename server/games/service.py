@@ -173,6 +173,12 @@ class Room:
         return self.adapter.to_act(self.game, self.seat)
 
     @property
+    def start_instruction(self) -> str | None:
+        """What the agent is told when the person says nothing: the caller's fixed instruction (a study
+        condition's), else the game's default (None: the agent needs none)."""
+        return self.settings.instruction or self.adapter.default_instruction
+
+    @property
     def lam(self) -> float:
         """The lambda the partner plays with in this game: the caller's (a study condition's), else its own."""
         return self.adapter.lam(self.partner) if self.settings.lam is None else self.settings.lam
@@ -366,7 +372,7 @@ class GameService:
         if not self._warmed.is_set():
             self._warmed.set()
             self.start_task(self._warm)
-        first = room.settings.instruction or self.adapter.default_instruction
+        first = room.start_instruction
         if instruction:
             self._read_later(room, instruction, "human", sid, request_id)
         elif first:
@@ -412,7 +418,7 @@ class GameService:
     def after_resume(self, room: Room) -> None:
         """Restart whatever a lost connection, a restart or a failed write left pending: the instruction the
         agent needs, the adapter's own work, and the agent's turn."""
-        first = room.settings.instruction or self.adapter.default_instruction
+        first = room.start_instruction
         if self.adapter.needs_prior and room.reading is None and first:
             self._read_later(room, first, "system", room.id, None)
         else:
@@ -577,7 +583,7 @@ class GameService:
             with room.lock:
                 # a person's instruction that replaced the start instruction before it was read leaves the
                 # agent without any: read the start instruction again
-                first = room.settings.instruction or self.adapter.default_instruction
+                first = room.start_instruction
                 again = (actor == "human" and self.adapter.needs_prior and room.reading is None and first
                          and number == room.instructions_received)
             if again:
