@@ -231,7 +231,9 @@ def test_every_description_and_pair_of_descriptions_reads_back_exactly(game):
         if b in p.conventions[a].conflicts or a in p.conventions[b].conflicts:
             continue
         u = p.understand(p.text_of([a, b]))
-        assert {c for c, _ in u.understood} == {a, b} and not u.clarify, (a, b)
+        # a convention that includes the other (hint-keep includes keep-hinted-by-color) is read alone
+        wider = [x for x, y in ((a, b), (b, a)) if y in p.conventions[x].subsumes]
+        assert {c for c, _ in u.understood} == (set(wider) or {a, b}) and not u.clarify, (a, b)
 
 
 def test_the_people_collection_is_held_out_from_the_examples_and_labelled_with_known_conventions():
@@ -246,3 +248,71 @@ def test_the_people_collection_is_held_out_from_the_examples_and_labelled_with_k
     known = {c.id for conventions in CONVENTIONS.values() for c in conventions}
     for r in rows:
         assert r["readings"] == "ask" or all(set(reading) <= known for reading in r["readings"])
+
+
+# -- the third blind set's classes of error (benchmarks/data/people2.jsonl); none of these sentences is in it ----
+
+NOTATION_READ = [  # emoji and code are ways of writing words
+    ("hanabi", "▶️ COLOUR HINTS, 🔒 NUMBER HINTS", {"color-hint-play", "keep-hinted-by-rank"}),
+    ("hanabi", "if hint.type == 'color': play(hint.touched)", {"color-hint-play"}),
+    ("say-select", "only pick from {2, 4}", {"even-balls-only"}),
+    ("say-select", "offset -1 with wraparound", {"select-previous"}),
+]
+SLANG_AND_CHATTER_READ = [  # slang, abbreviations, plurals; fillers, stories and reasons are not instructions
+    ("say-select", "pick odds only no cap", {"odd-balls-only"}),
+    ("say-select", "grab one ball then bail", {"quit-after-one"}),
+    ("hanabi", "save ur crits fr", {"save-critical"}),
+    ("say-select", "honestly, look, just pick the ball I call, sound good?", {"copy-number"}),
+    ("say-select", "my brother and I tried this game last night. pick the number I say", {"copy-number"}),
+    ("say-select", "pick a different ball from mine, because I will be saying the wrong ones on purpose",
+     {"avoid-said-number"}),
+    ("say-select", "pick odd balls, regardless of what I say", {"odd-balls-only"}),
+]
+PHRASES_READ = [  # "stop playing" quits, "the ball you have just taken" is my last ball, "stop picking X" negates X
+    ("say-select", "when I name the ball you picked last time, stop playing", {"quit-on-repeat"}),
+    ("say-select", "copy me, and if I name the ball you have just taken, quit", {"copy-number", "quit-on-repeat"}),
+    ("say-select", "stop picking my number", {"avoid-said-number"}),
+]
+RESTATEMENTS_READ = [  # a clause that restates its neighbour by contrast adds nothing
+    ("hanabi", "do not discard the newest one, discard the oldest one", {"discard-oldest"}),
+    ("hanabi", "hold on to rank-hinted cards; never play or discard them", {"keep-hinted-by-rank"}),
+    ("hanabi", "play only when you are certain it is playable, otherwise never play", {"play-only-certain"}),
+    ("hanabi", "when I hint you, whether by colour or by number, keep the hinted cards", {"hint-keep"}),
+    ("hanabi", "keep cards I hint by colour, keep cards I hint by rank, keep whatever I hint", {"hint-keep"}),
+]
+
+
+@pytest.mark.parametrize("game, text, expected",
+                         NOTATION_READ + SLANG_AND_CHATTER_READ + PHRASES_READ + RESTATEMENTS_READ)
+def test_the_third_blind_sets_classes_read_right_without_asking(game, text, expected):
+    u = understand(game, text)
+    assert {c for c, _ in u.understood} == expected and not u.clarify, (u.understood, u.question)
+
+
+MUST_ASK = [  # contradictions, ordinals, exceptions, positions and conditions no convention has
+    ("say-select", "NEVER QUIT 🙏 ALWAYS QUIT"),
+    ("hanabi", "never discard and always discard"),
+    ("say-select", "After you pick the fourth ball you quit."),
+    ("hanabi", "play 1s first then 2s"),
+    ("hanabi", "discard the oldest, but not when it is a 5"),
+    ("hanabi", "play the card beside the one I hint"),
+    ("say-select", "when I say a number, quit"),
+    ("hanabi", "play what I hint by colour; if I give you no hint, give me a rank hint"),
+]
+
+
+@pytest.mark.parametrize("game, text", MUST_ASK)
+def test_the_third_blind_sets_modifiers_and_contradictions_ask(game, text):
+    u = understand(game, text)
+    assert u.clarify or u.contradictory
+    assert u.question and (u.not_understood or u.contradictory)
+
+
+def test_a_worked_example_is_checked_against_the_rule_read_beside_it():
+    agrees = understand("say-select", "pick one more than my number. If I say 3 you pick 4.")
+    assert [c for c, _ in agrees.understood] == ["select-next"] and not agrees.clarify
+    wraps = understand("say-select", "choose one below my number, so if I call 1 you pick 5")
+    assert [c for c, _ in wraps.understood] == ["select-previous"] and not wraps.clarify
+    disagrees = understand("say-select", "pick one more than my number. If I say 3 you pick 5.")
+    assert disagrees.clarify and "if i say 3 you pick 5" in disagrees.not_understood
+    assert "I understood: I select one more" in disagrees.question

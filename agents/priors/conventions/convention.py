@@ -47,6 +47,7 @@ class Convention:
     requires: tuple[frozenset[str], ...] = ()  # each group: at least one of its tags must be in the clause
     hint_kind: str | None = None        # Hanabi: the hint kind it is about ("color", "rank", "any"), if any
     situational: bool = False           # Hanabi: needs the table (cards, fireworks), not only the last move
+    subsumes: tuple[str, ...] = ()      # conventions this one already includes (read together, only this one stays)
 
     def distribution(self, observation: str, actions: Sequence[str], beta: float) -> np.ndarray | None:
         L = self.prefer(observation, actions)

@@ -22,6 +22,11 @@ it" is a time, not "the number after". Tags:
   oldest card, the chop), NEW (the newest card), FIRST (before anything else), OFTEN, SURE (known, certain),
   BLIND (a blind or random play, a bomb), CRIT (critical, last copy), FIVE, ONES, NOW, POSITION.
 
+- Added with the third blind set: ORDINAL ("third", "4th"; no convention explains it), COND_SAY ("when I say
+  ...": only the conventions that depend on what is said explain it), EX_UP / EX_DOWN / EX_SAME / EX_WRAP_UP /
+  EX_WRAP_DOWN (a worked example, "if I say 2 you go 3"), WRAP ("with wraparound"), NOHINT (Hanabi, "if I give
+  you no hint"), CEASE ("stop" in "stop picking my number", neutral: the parser reads it as a negation).
+
 Tags that only set the scene are `NEUTRAL`: they are reported but never need explaining.
 """
 
@@ -30,7 +35,7 @@ from __future__ import annotations
 import functools
 import re
 
-NEUTRAL = frozenset({"TIME", "ANY", "SELECT", "SAY"})
+NEUTRAL = frozenset({"TIME", "ANY", "SELECT", "SAY", "CEASE"})
 NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
 _ONE = r"(?:one|1|a)"
@@ -38,10 +43,13 @@ _REF = (r"(?:the (?:one|number|ball|value)|(?:my|your partner s|alice s) (?:numb
         r"what(?:ever)? (?:i|you|alice|your partner)|that one|the one|of my number|me)")
 _WHO = r"(?:i|you|we|alice|bob|my partner|your partner|they|he|she)"
 
+_N = r"(?:[0-5]|zero|one|two|three|four|five)"
+_ORDINAL = ("ORDINAL", r"\b(?:second|third|fourth|fifth|sixth|last \w+ turns?|[0-9]+(?:st|nd|rd|th)|nth)\b")
+
 _SHARED_FIRST = [
     ("TIME", rf"\b(?:after|before|until|till|as soon as) (?:{_WHO}|that|this|the game (?:is over|ends|starts|begins))\b"),
     ("TIME", r"\bbefore (?:the )?(?:game|turn|round) (?:is )?(?:over|ends|starts)\b|\bbefore (?:they|it) (?:are|is|get) \w+"),
-    ("RESTRICT", r"\bunless\b|\bonly(?=.*\b(?:when|if)\b)|\bexcept (?:when|if)\b|\b(?:when|if)(?=.*\bonly\b)"),
+    ("RESTRICT", r"\bunless\b|\bonly(?=.*\b(?:when|if)\b)|\bexcept (?:when|if)\b|\b(?:when|if)(?=.*\bonly\b(?!\s*$))"),
 ]
 
 SAY_SELECT = _SHARED_FIRST + [
@@ -49,7 +57,13 @@ SAY_SELECT = _SHARED_FIRST + [
     ("WRAP_UP", r"\b(?:5|five) (?:wraps?|goes?|loops?) (?:around |back )?(?:to )?(?:1|one)\b"),
     ("WRAP_DOWN", r"\bbefore (?:1|one)[ ,]*(?:(?:it )?(?:comes?|is|goes?|go|wraps?|loops?)(?: around)?(?: back)?(?: to)? )?(?:5|five)\b"),
     ("WRAP_DOWN", r"\b(?:1|one) (?:wraps?|goes?|loops?) (?:around |back )?(?:to )?(?:5|five)\b"),
-    ("ORDER", r"\b(?:in order|ascending|one by one|in sequence|sequence|sequential\w*|consecutive\w*|count(?:ing)? up|"
+    ("WRAP_UP", r"\bwrap\w* (?:around )?(?:from )?(?:5|five) (?:to|into|onto) (?:1|one)\b"),
+    ("WRAP_DOWN", r"\bwrap\w* (?:around )?(?:from )?(?:1|one) (?:to|into|onto) (?:5|five)\b"),
+    ("WRAP", r"\b(?:wrap ?around|wraps? around|wrapping(?: around)?|with wrap\w*|wrap\w*|loop\w* (?:back|around)|cyclic\w*|modulo|mod (?:5|five))\b"),
+    ("COND_SAY", rf"\b(?:if|when|whenever|once|each time|every time|as soon as|should) {_WHO}(?= (?:\w+ )?"
+                 r"(?:say|says|said|call|calls|name|names|mention|mentions|state|states|repeat|repeats|announce|announces)\b)"),
+    ("ORDER", r"\b(?:first )?(?:1|one)[ ,]+(?:then |next |and then )(?:2|two)(?:[ ,]+(?:then |next |and then )?(?:3|three|4|four|5|five))*\b|"
+              r"\b(?:in order|ascending|one by one|in sequence|sequence|sequential\w*|consecutive\w*|count(?:ing)? up|"
               r"each in turn|starting (?:at|from|with) (?:1|one))\b|\b1[ ,]+2[ ,]+3\b|\b(?:1|one)[ ,]+(?:then |next )(?:2|two)\b"),
     ("UP", rf"\b(?:{_ONE} )?(?:more|higher|bigger|greater|larger) than\b|\bmore one than\b"),
     ("UP", r"\b(?:one|1) (?:more|higher|bigger|greater|larger|up|above|over|after)\b"),
@@ -64,20 +78,28 @@ SAY_SELECT = _SHARED_FIRST + [
     ("DOWN", rf"\b(?:comes? |right |just |directly |immediately )?(?:before|below|under|beneath) {_REF}"),
     ("DOWN", rf"\bprevious (?:one|number|ball) (?:to|than|before|from) {_REF}|\bthe one before\b"),
     ("VAGUE", r"\b(?:the )?same (?:ball|number|one) (?:every|each|all the) (?:time|turn|round)s?\b"),
-    ("EVEN", r"\bevens?\b(?! (?:if|when|though|so|more|better|now))"),
+    ("EVEN", r"\bevens?\b(?! (?:if|when|though|so|more|better|now))|(?<![0-9] )\b2,? (?:and |or )?4\b(?! [0-9])"),
+    ("ODD", r"(?<![0-9] )\b1,? 3,? (?:and |or )?5\b(?! [0-9])"),
     ("ODD", r"\bodds?\b"),
     ("EXCEPT", r"\b(?:except|other than|apart from|besides|instead|anything but|different|another|other|else)\b"),
     ("CONTINUE", r"\b(?:keep (?:on )?(?:going|playing|picking|selecting|choosing|taking)|every (?:single )?(?:turn|time|round)|"
                  r"until the end|till the end|to the end|all the way|always (?:pick|select|choose|take)|"
                  r"(?:pick|select|choose|take) a ball every\w*|continue\w*)\b"),
     ("REPEAT", r"\balready (?:said|say|picked|took|taken|selected|chose|chosen|called|named|mentioned)\b"),
+    ("PREV", r"\b(?:have |had )?just (?:took|taken|picked|selected|chose|chosen|grabbed|got|had)\b|"
+             r"\b(?:took|taken|picked|selected|chose|chosen|grabbed) (?:just now|a moment ago|previously|before|last)\b"),
+    ("NOW", r"\bbefore (?:any|making any|the first|your first|selecting|picking|choosing|taking)\w*(?: (?:selection|pick|ball|choice)s?)?\b"),
     ("NOW", r"\bat once\b"),
-    ("ONCE", r"\b(?:once|single|only one|(?:one|1) (?:ball|pick|selection|time|turn|go)|first (?:pick|selection|ball|turn|choice)|"
+    ("ONCE", r"\b(?:after (?:one|1|a single)(?! (?:more|less|higher|lower|up|down|above|below|greater|bigger|smaller)))\b|\b(?:once|single|only one|(?:one|1) (?:ball|pick|selection|time|turn|go)|first (?:pick|selection|ball|turn|choice)|"
              r"(?:pick|take|select|choose|grab) (?:just )?one(?! (?:number|more|less|higher|lower|up|down|above|below|before|after|greater|bigger|smaller)))\b"),
     ("NOW", r"\b(?:now|immediately|at once|right away|straight away|already|asap|instantly|from the start|right now)\b"),
-    ("QUIT", r"\b(?:quit\w*|stop\w*|end|ends|ending|leave|leaving|exit\w*|give up|giving up|gives up|done|finish\w*|"
+    # "stop picking my number": "stop" before a verb in -ing with an object negates that verb (parser.polarity)
+    ("CEASE", r"\b(?:stop|quit)(?= \w+ing (?:my|the(?! game)|what|whatever|that|it|them|your|those|these|same|alice|mine)\b)"),
+    ("QUIT", r"\b(?:bail\w*|dip|dips|dip out|bounce|peace out|tap out|call it (?:quits|a day)|log off|"
+             r"quit\w*|stop\w*|end|ends|ending|leave|leaving|exit\w*|give up|giving up|gives up|done|finish\w*|"
              r"withdraw\w*|terminat\w*|over|(?:select|pick|choose|say) (?:0|zero))\b"),
     ("REPEAT", r"\b(?:repeat\w*|again|twice|echo\w*|second time|two times|in a row|back)\b"),
+    _ORDINAL,
     ("SAME", r"\b(?:same|copy\w*|mirror\w*|match\w*|identical)\b"),
     ("PREV", r"\b(?:previous\w*|last|before|earlier|recent\w*|just (?:took|picked|selected|chose|got|had))\b"),
     ("SELECT", r"\b(?:select\w*|pick\w*|choos\w*|chose|take|takes|taking|took|grab\w*|go for|follow|do)\b"),
@@ -94,6 +116,8 @@ HANABI = _SHARED_FIRST + [
     ("JARGON", r"\b(?:finesse\w*|bluff\w*|prompt\w*|tempo|stall\w*|sarcastic|layered|gentlem[ae]n\w*|good touch|bad touch|"
                r"chop moves?|cm|elim\w*|fix clues?|play clues? on 5s|ez)\b"),
     ("JARGON", r"\b(?:2|two) saves?\b"),
+    ("NOHINT", r"\b(?:if|when|whenever) (?:i|you|we|my partner) (?:give (?:you |me )?no (?:hint|clue)s?|"
+               r"(?:do|does|did|have|has|had|will|can) not (?:hint|clue|give|tell)\w*(?: (?:you|me))?(?: (?:anything|a hint|a clue))?)\b"),
     ("OLD", r"\b(?:had|drew|drawn|got|picked up|held|holding) (?:it |them )?(?:the )?(?:first|longest|earliest)\b|"
             r"\b(?:oldest|old|longest|chop|most old|earliest)\b"),
     ("NEW", r"\b(?:newest|latest|most recent\w*|recent\w*|freshest|last drawn|just (?:drew|drawn|got|picked up)|"
@@ -107,7 +131,8 @@ HANABI = _SHARED_FIRST + [
     ("FIVE", r"\b(?:5s|fives|five|5)\b"),
     ("ONES", r"\b(?:1s|ones|rank (?:1|one)|cards? of (?:1|one))\b"),
     ("NOW", r"\b(?:right now|now|immediately|right away|at once)\b"),
-    ("OFTEN", r"\b(?:often|a lot|alot|lots|many|much|frequently|generously|freely|as much as|plenty|more|"
+    ("OFTEN", r"\b(?:often|a lot|alot|lots|many|much|frequently|generously|freely|as much as|plenty|more|every turn|each turn|"
+              r"all the time|constantly|non ?stop|spam\w*|every chance|"
               r"whenever (?:you |i |we )?(?:can|could|possible|are able|have (?:a )?(?:token|chance)))\b"),
     ("HINT", r"\b(?:hint\w*|clue\w*|tell|tells|told|telling|reveal\w*|indicat\w*|point\w*|touch\w*|mark\w*|inform\w*|"
              r"show\w*|signal\w*|say(?= (?:\w+ )?about)|give (?:you |me )?(?:a |the )?(?=colou?r|rank|number))\b"),
@@ -117,15 +142,25 @@ HANABI = _SHARED_FIRST + [
     ("COLOR_NAME", r"\b(?:reds?|yellows?|greens?|whites?|blues?)\b"),
     ("RANK", r"\b(?:ranks?|numbers?|values?|digits?)\b"),
     ("EXCEPT", r"\b(?:except|other than|apart from|besides|instead|but not|(?:everything|anything|all|something) else|else)\b"),
-    ("POSITION", r"\b(?:left\w*|right\w*|middle|slot|position\w*)\b"),
+    ("POSITION", r"\b(?:next to|adjacent\w*|beside|neighbou?r\w*|left\w*|right\w*|middle|slot|position\w*)\b"),
     ("ANY", r"\b(?:any|every|whatever|either|both|whichever|whether)\b"),
+    _ORDINAL,
     ("VAGUE", r"\b(?:every other|half|twice|double|second|third|last|random\w*|opposite|odd|prime|"
               r"evens?(?! if| when| though| so))\b"),
 ]
 
 _TABLES = {"say-select": SAY_SELECT, "hanabi": HANABI}
 _COMPILED = {game: [(tag, re.compile(pattern)) for tag, pattern in table] for game, table in _TABLES.items()}
-_NUMBER = re.compile(r"\b(?:[0-9]+|zero|two|three|four|five)\b")
+_NUMBER = re.compile(r"\b(?:[0-9]+|zero|two|three|four|five)(?:s|es)?\b")  # "2s", "threes": plural numbers
+# A worked example, "if I say 2 you go 3", "when I say 1 you take 5": the tag says which convention it
+# illustrates (EX_UP: one more; EX_WRAP_UP: 5 -> 1; EX_SAME: the same). An example explains no rule by itself,
+# it only agrees or not with the rule read beside it (parser.py).
+_EXAMPLE = re.compile(
+    rf"\b(?:say|says|said|saying|call|calls|called|name|names|state|states|mention|mentions|pick|picks|choose|chooses)\s+({_N})\b"
+    r"[ ,]*(?:(?:then|well|so|and|please)[ ,]+)*(?:(?:you|bob|we|u)\s+)?(?:(?:should|will|would|must|can|just)\s+)?"
+    r"(?:go|goes|take|takes|pick|picks|choose|chooses|select|selects|grab|grabs|get|loop|loops|wrap|wraps|jump|jumps|"
+    r"come|comes|move|moves|means?|is|becomes?|say|pick)\w*"
+    rf"(?:\s+(?:back|around|round|over|up|down))*(?:\s+(?:to|for|with))?(?:\s+(?:ball|the ball|number|the number))?\s+({_N})\b")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -134,6 +169,11 @@ def cues(game: str, clause: str) -> dict[str, tuple[str, ...]]:
     {"UP": ("one more than",)}."""
     found: dict[str, list[str]] = {}
     text = f" {clause} "
+    if game == "say-select":
+        def example(match: re.Match) -> str:
+            found.setdefault(_example_tag(*(_value(g) for g in match.groups())), []).append(match.group(0).strip())
+            return " " + "_" * max(1, len(match.group(0)) - 2) + " "
+        text = _EXAMPLE.sub(example, text)
     for tag, pattern in _COMPILED[game]:
         def take(match: re.Match) -> str:
             found.setdefault(tag, []).append(match.group(0).strip())
@@ -141,9 +181,25 @@ def cues(game: str, clause: str) -> dict[str, tuple[str, ...]]:
         text = pattern.sub(take, text)
     for match in _NUMBER.finditer(text):
         word = match.group(0)
-        value = NUMBER_WORDS.get(word, int(word) if word.isdigit() else -1)
+        value = _value(word)
         found.setdefault(f"N{value}" if 0 <= value <= 5 else "VAGUE", []).append(word)
     return {tag: tuple(words) for tag, words in found.items()}
+
+
+def _value(word: str) -> int:
+    word = re.sub(r"(?<=[0-9])s$|(?<=[a-z])e?s$", "", word) if word not in NUMBER_WORDS else word
+    return NUMBER_WORDS.get(word, int(word) if word.isdigit() else -1)
+
+
+def _example_tag(said: int, chosen: int) -> str:
+    """The convention a worked example "you say `said`, I choose `chosen`" illustrates, as a tag."""
+    if chosen == said:
+        return "EX_SAME"
+    if chosen == said % 5 + 1:
+        return "EX_WRAP_UP" if said == 5 else "EX_UP"
+    if chosen == (said - 2) % 5 + 1:
+        return "EX_WRAP_DOWN" if said == 1 else "EX_DOWN"
+    return "VAGUE"
 
 
 def unexplained(found: dict[str, tuple[str, ...]], accepts: frozenset[str]) -> dict[str, tuple[str, ...]]:

@@ -404,8 +404,8 @@ CONVENTIONS = (
             "play hinted cards",
         ),
         negation="hint-keep", conflicts=_KEEPS,
-        accepts=_tags("HINT", "PLAY", "PLAYABLE", "COLOR", "RANK", "NOW"),
-        requires=(_tags("HINT"), _tags("PLAY", "PLAYABLE")), hint_kind="any",
+        accepts=_tags("HINT", "PLAY", "PLAYABLE", "COLOR", "RANK", "NOW", "NOHINT"),
+        requires=(_tags("HINT"), _tags("PLAY", "PLAYABLE")), hint_kind="any", subsumes=("color-hint-play", "rank-hint-play"),
     ),
     Convention(
         "hint-keep", GAME,
@@ -422,6 +422,7 @@ CONVENTIONS = (
         conflicts=("color-hint-play", "rank-hint-play", "any-hint-play"),
         accepts=_tags("HINT", "KEEP", "PLAY", "DISCARD", "COLOR", "RANK"),
         requires=(_tags("HINT"), _tags("KEEP", "NOT"), _tags("KEEP", "PLAY", "DISCARD")), hint_kind="any",
+        subsumes=("keep-hinted-by-color", "keep-hinted-by-rank"),
     ),
     Convention(
         "keep-hinted-by-color", GAME,

@@ -9,7 +9,8 @@ The reading of one instruction, step by step:
 1. Normalise: lower case, contractions spelt out ("don't" -> "do not"), "=" and ":" read as "means", chat
    abbreviations ("pls", "clr", "rn", "w/e") spelt out, list markers ("1)", "(b)") made sentence breaks,
    and the words that carry no instruction dropped: greetings, thanks, hedges ("I think", "maybe"),
-   politeness ("could you", "I would like you to").
+   politeness ("could you", "I would like you to"), chatter ("no cap", "bear with me", "sound good?"), reasons
+   ("because ..."). Emoji and code are read as the words they stand for (`_notation`).
 2. Spelling: a word the embedding model's vocabulary does not know is replaced by the nearest word of
    the conventions' own vocabulary, within one edit (short words) or two (transpositions count as one):
    "slect teh same nubmer" -> "select the same number".
@@ -79,6 +80,21 @@ _REWRITES = (
     (r"\s*=\s*", " means "), (r"&", " and "), (r"(?<=\w)\s*:\s*(?=\w)", " means "),
     (r"\+\s*1\b", " plus one"), (r"(?<![\w-])-\s*1\b", " minus one"), (r"[\"'`]", " "), (r"(\w)-(\w)", r"\1 \2"),
     (r"^\s*instructions?\s*:\s*", ""), (r"\bif not\b|\bor else\b", "otherwise"), (r"\bnothing else\b", "only"),
+    (r"\bignor(?:e|ing) (?:the |your |my )?(?:say|says|said|saying|message|call|calls|number)s?\b", " whatever i say "),
+    (r"\b(?:regardless of|independent(?:ly)? (?:of|from)|irrespective of|ignor(?:e|ing)|no matter|"
+     r"(?:do not|not|never|without) (?:listen(?:ing)?|pay(?:ing)? attention|car(?:e|ing)|look(?:ing)?)(?: to| about| at)?|"
+     r"(?:it )?(?:is )?not important|(?:it )?does not matter)\s+(?:what(?:ever)?\s+|of\s+)?(?:i|my|alice|your partner|the partner)\b"
+     r"(?:\s+(?:say|says|said|call|calls|pick|picks|message|utterance|number|choice|words?)\b)?(?:\s+(?:is|are|says?))?", " whatever i say "),
+    (r"(?:,\s*|\bbut\s+)not (if|when)\b", r" except \1"), (r"\b(if|when|whenever) you hold\b", r"\1 you have"),
+    (r"\ba certain (number|colou?r|rank|value|kind)", r"a \1"), (r"\bhang onto\b", "hang on to"),
+    (r",?\s*\b(?:full stop|period|end of story|no exceptions)\s*(?=[.;!?]|$)", " "),
+    (r"\s+instead\s*(?=[.;!?]|$)", " "), (r"\beven if\b", "if"),
+    (r"\b(?:bail(?:s|ing)?|bounce|dip|peace|tap)(?: out)?(?: on (?:me|us))?(?=\s*(?:$|[.,;!?]|now|then|after|when|if|once|as))|"
+     r"\bcall it (?:quits|a day)\b", " quit "),
+    (r"\b(?:at |in )?(?:all |any |every |the )?other times?\b|\bthe rest of the time\b", " otherwise "),
+    (r"\b(?:that is |that )?(?:my|the) (?:way|signal|cue) (?:of saying|to say|for)\b", " means "),
+    (r"([a-z]+_[a-z_]+)\s*=\s*(\w+)", r"\1 \2"),
+    (r"\bfor (?:each )?\w in (\d) to (\d)\s*(?:means|:)?\s*", r"in order from \1 to \2, "),
     (r"\bno matter what\b", "always"), (r"\bno matter\b", "whatever"),
     (r"\b(?:does|do) not matter\b", "either way"), (r"\brefrain from\b|\bhold off on\b|\bhold off\b", "do not"),
     (r"\bit is best not to\b|\bbest not to\b", "do not"), (r"\bmake sure (?:that )?", ""),
@@ -86,17 +102,25 @@ _REWRITES = (
     (r"(?:^|(?<=[.;!?]))\s*(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|finally|lastly)\s*,", ". "),
     (r"\b(?:do not|never|not)\s+(?:ever\s+)?([a-z ]+?)\s+(?:unless|until)\b(?! the (?:game|end)\b)", r"\1 only when"),
 )
+_VARIABLE = re.compile(r"\b(say|says|said|select|choose|pick|take|call|calls|if|for|when|then|ball|number|equals|is|where) [nkx]\b|"
+                       r"\b[nkx](?= (?:is|equals|plus|minus|means|<|>)\b)")
 _ABBREVIATIONS = {"pls": "please", "plz": "please", "u": "you", "ur": "your", "r": "are", "clr": "color",
                   "col": "color", "num": "number", "nr": "number", "b4": "before", "thx": "thanks", "pos": "position",
                   "rn": "right now", "em": "them", "alot": "a lot", "1st": "first", "2nd": "second", "w": "with",
-                  "abt": "about", "cuz": "because", "bc": "because", "idk": "i do not know", "nvm": "never mind"}
+                  "abt": "about", "da": "the", "ya": "you", "crit": "critical", "crits": "critical cards", "dunno": "do not know",
+                  "tho": "though", "wat": "what", "fr": "", "ngl": "", "tbh": "", "frfr": "", "istg": "", "ong": "", "smh": "", "cuz": "because", "bc": "because", "idk": "i do not know", "nvm": "never mind"}
 # Words and phrases that carry no instruction, dropped before reading: greetings, thanks, fillers, hedges and
 # politeness. What is left of a sentence of nothing but these is nothing.
 _FILLERS = re.compile(
     r"\b(?:good luck|have fun|gl ?hf|glhf|thanks|thank you|please|kindly|dear|buddy|mate|lol|haha\w*|lmao|hehe|"
     r"umm*|uhh*|ugh|yo|hi|hello|hey|okay|ok|alright|anyway|so+|well|now then|got it|how hard is that|"
+    r"good (?:morning|afternoon|evening|day)|(?:thank you|thanks) (?:so|very) much|no cap|for real|to be honest|honestly|"
+    r"literally|totally|seriously|(?:you|ya|y) know(?=\s*(?:,|$|[.;!?]))|bear with me(?: here)?|hear me out|sounds? good|"
+    r"(?:is )?that (?:ok|okay|alright|fair|clear)|that seems (?:fair|right|ok)|here (?:is )?the thing|the thing is|"
+    r"(?:the|my) (?:best|main|one|only) thing (?:i need from you |i want |to do )?is(?: to| that)?|(?:to )?keep it simple|"
+    r"i (?:do not|dont) know(?=\s*(?:,|$|[.;!?]))|do not overthink it|(?<![a-z] )(?:right|look|listen)(?= ?,)|"
     r"if that is alright|if that is ok|if you do not mind|i think|i guess|i suppose|i reckon|i believe|i mean|"
-    r"maybe|perhaps|probably|basically|actually|really|exactly|precisely|just(?! (?:took|picked|selected|chose|got|had|drew|drawn))|simply|how about|could you|would you|can you|"
+    r"maybe|perhaps|probably|basically|actually|really|exactly|precisely|just(?! (?:took|taken|picked|selected|chose|chosen|grabbed|got|had|drew|drawn|now))|simply|how about|could you|would you|can you|"
     r"you could|you should|you must(?: to)?|you ought to|you need to|you have to|try to|i want you to|i need you to|"
     r"i would like you to|i would prefer (?:it )?(?:that|if)|i would ask that|i would appreciate it if|"
     r"it would be best if|i would rather|i would prefer|let us|lets|do your best|i am not (?:really )?sure(?: how this works| what to say)?|"
@@ -117,7 +141,7 @@ _CONDITIONAL_START = re.compile(r"^(?:if|when|whenever|whatever|whichever|once|a
                                 r"each time|every time|otherwise|else|in (?:every|any|all) other cases?|"
                                 r"in that case|should (?:i|you|my partner)|in the event|provided|as long as|except (?:when|if))\b")
 # A piece that continues the clause before it rather than starting a new one.
-_CONTINUATION = re.compile(r"^(?:in which case|whether|as (?:a|an|the)|which|namely|including|especially|by \w+ing|"
+_CONTINUATION = re.compile(r"^(?:in which case|whether|(?:the )?exact\b|as (?:a|an|the)|which|namely|including|especially|by \w+ing|"
                            r"whatever (?:you|i|alice|my partner|your partner) (?:say|says|call|calls|do|does)$)\b")
 _PRONOUN = re.compile(r"\b(?:it|them|those|these|that one)\b")
 _ARITHMETIC = re.compile(r"^(?:then )?(?:add|subtract|plus|minus|take away|go) (?:one|1)\b")
@@ -128,12 +152,15 @@ _SCENE = re.compile(r"^i (?:will |am going to |would )?(?:say|call|name|announce
 _VERBS = {"play", "discard", "pick", "select", "choose", "take", "keep", "hint", "clue", "give", "copy", "quit", "stop",
           "hold", "save", "throw"}
 _PLAIN = {  # words of a game that say nothing about how to play it
-    "say-select": set("ball balls number numbers pick picks select selects choose take grab go say said call calls "
+    "say-select": set("ball balls number numbers pick picks select selects choose take grab go say said call calls offset shift "
+                      "whatever whichever "
                       "name names tell give announce mention one ones time times turn turns round game thing way "
                       "something want mean means like cue".split()),
     "hanabi": set("card cards hand hint hints clue clues give get something mean means one ones turn turns time "
                   "game way want thing things stuff token tokens partner".split()),
 }
+# "always"/"never" make a piece a rule of its own: "ALWAYS QUIT. NEVER QUIT" is two rules, not one.
+_RULE_MARKER = re.compile(r"\b(?:always|never|not|no|do not)\b")
 _SEQUENCE = {"first", "next", "then", "second", "third", "after", "that", "and", "so", "on"}
 _ELABORATION = re.compile(r"^(?:like|for example|for instance|say)\b")
 _CONTRAST = re.compile(r"\s*(?:,\s*(?:not|no)\s+|,\s*(?:not|never)\s+(?=\w+ed\b)|\brather than\b|\binstead of\b)([^,;.]*)")
@@ -142,7 +169,18 @@ _JOINERS = re.compile(r",?\s*\b(?:and|but|also)\b(?!\s+then)\s*|,\s*")
 _WORD = re.compile(r"[a-z0-9]+")
 _QUESTION = re.compile(r"^(?:what|who|whom|whose|where|why|how|which|"
                        r"(?:can|could|would|will|do|does|did|is|are|am|should|shall) (?:you|i|we|it|he|she|they|there))\b")
-_ASIDE = re.compile(r"^(?:i|i am|i have|i had|this|that|it|the|nice|what a|today|my|we|our|there)\b")
+_ASIDE = re.compile(r"^(?:i|i am|i have|i had|this|that|it|the|nice|what a|today|my|we|our|there|she|he|they)\b")
+# A story about the past ("my sister and I played this last week", "I was thinking") tells the agent nothing
+# to do, whatever game words it has: next to an understood instruction it is set aside too.
+_NARRATIVE = re.compile(r"^(?:i|we|she|he|they|my \w+|our \w+)(?: \w+)? (?:was|were|had|did|played|kept|used|tried|"
+                        r"went|drove|read|saw|heard|learned|learnt|found|thought|liked|loved|hated|watched|set|got)\b|"
+                        r"^(?:the|this|that|it|my|our)\b(?!.*\b(?:if|when|whenever|unless|once)\b).*\b(?:was|were)\b")
+_REASON = re.compile(r"(?<!just )(?<!only )(?<!not )(?<!merely )\b(?:because|cuz|coz)\b[^,.;!?]*")   # a reason says why, not what: it is dropped
+# "like" before a frequency is a filler ("hint me like every turn"), not the start of an example
+_LIKE_FILLER = re.compile(r"\blike (?=(?:every|each|always|all the time|twice|once|three times|a lot|never|constantly|"
+                          r"literally|totally|really|whenever|super|so)\b)")
+_KIND_ALTERNATIVES = re.compile(r"^(?:whether (?:it is |it |they are |they |by )?)?(?:a |by |of |the )?(?:colou?r|number|rank|value)s?"
+                                r"(?: hints?| clues?)?,? or (?:a |by |of |the )?(?:colou?r|number|rank|value)s?\b")
 
 
 @dataclass(frozen=True)
@@ -268,7 +306,7 @@ class Parser:
             if word in self._known or (word.endswith("s") and word[:-1] in self._known) or any(c.isdigit() for c in word):
                 return word
             return self._speller.correct(word) or word
-        return _FILLERS.sub(" ", _WORD.sub(fix, text))
+        return _FILLERS.sub(" ", _LIKE_FILLER.sub("", _REASON.sub(" ", _WORD.sub(fix, text))))
 
     # -- reading one clause ----------------------------------------------------------------------------
 
@@ -357,11 +395,17 @@ class Parser:
     def _set_asides(self, readings: tuple[Reading, ...]) -> tuple[Reading, ...]:
         """An off-topic statement ("I had coffee this morning") next to an understood clause is an aside:
         it is set aside, not asked about. A question, or anything with a cue, is never an aside."""
-        if not any(r.status == "understood" for r in readings):
+        understood = [self.conventions[r.convention] for r in readings
+                      if r.status == "understood" and not _NARRATIVE.match(r.text)]
+        if not understood:
             return readings
         return tuple(Reading(r.text, None, r.score, r.runner_up, r.negated, None, "aside", r.cues)
-                     if r.status == "off-topic" and not r.cues and _ASIDE.match(r.text) and not _QUESTION.match(r.text)
-                     and not r.negated else r for r in readings)
+                     if (not _QUESTION.match(r.text) or _CONDITIONAL_START.match(r.text))
+                     and (not r.negated or "NOHINT" in dict(r.cues)) and (
+                         _NARRATIVE.match(r.text) or r.status != "understood" and (
+                             r.status == "off-topic" and not r.cues and _ASIDE.match(r.text)
+                             or _agrees_as_example(r, understood)))
+                     else r for r in readings)
 
     # -- judging the whole instruction -----------------------------------------------------------------
 
@@ -374,6 +418,7 @@ class Parser:
         if clash:
             return self._contradictory(instruction, readings, clash, understood_clauses)
         conventions = _unique(r.convention for r in understood_clauses)
+        conventions = [c for c in conventions if not any(c in self.conventions[o].subsumes for o in conventions)]
         share = len(understood_clauses) / len(counted)
         missed = [r for r in counted if r.status != "understood"]
         if conventions:
@@ -498,6 +543,14 @@ def _kind_fits(convention: Convention, found: dict[str, tuple[str, ...]]) -> boo
     return convention.hint_kind in (None, kind) or convention.hint_kind == "any" and kind in ("both", "none")
 
 
+def _agrees_as_example(reading: Reading, understood: Sequence[Convention]) -> bool:
+    """"When I say 1 you take 5" next to "take one less than my number": a clause whose only cues are worked
+    examples (EX_ tags, cues.py) that a convention read beside it explains is an example of that rule."""
+    tags = {t for t, _ in reading.cues if t not in NEUTRAL}
+    agreeing = {t for t in tags if t.startswith("EX_") or t == "NOHINT"}
+    return bool(agreeing) and any(tags <= c.accepts for c in understood)
+
+
 def _exception_to(a: Reading, b: Reading, conventions: dict[str, Convention]) -> bool:
     """"Quit when I repeat; otherwise never quit": a clause that starts with "otherwise" states the rule
     around a conditional convention, so the two do not contradict each other."""
@@ -514,13 +567,50 @@ def _exception_to(a: Reading, b: Reading, conventions: dict[str, Convention]) ->
 
 
 def normalise(text: str) -> str:
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = _notation(text.lower().replace("\u2019", "'").replace("\u2018", "'"))
+    text = _VARIABLE.sub(lambda m: f"{m.group(1) or ''} the number".strip(), text)
     for pattern, replacement in _CONTRACTIONS + _REWRITES:
         text = re.sub(pattern, replacement, text)
     text = _LIST_MARKERS.sub(". ", text)
     text = _HEADINGS.sub(". ", text)
     text = _mask_parentheses(text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+# Emoji and code are ways of writing words. A keycap is its digit; an arrow means "goes to"; the few emoji that
+# stand for a move ("🔒 colour hints", "▶️ number hints") are that move where they open a clause; any other emoji
+# between two words ends a clause ("ALWAYS QUIT 🛑 NEVER QUIT" is two clauses) and is otherwise dropped.
+_EMOJI = "[\u2190-\u21ff\u2300-\u27bf\u2b00-\u2bff\u3030\u303d\U0001f000-\U0001faff]"
+_EMOJI_RUN = re.compile(f"(?:{_EMOJI}[\ufe0f\u200d]*)+")
+_EMOJI_WORDS = {"\U0001f512": "keep", "\U0001f510": "keep", "\u25b6": "play", "\U0001f5d1": "discard"}
+_ARROWS = re.compile(r"\s*(?:->|=>|-->|\u2192|\u27a1\ufe0f?|\u21d2)\s*")
+_CODE = (   # code and set notation, read as the words it stands for
+    (r"(?<=[a-z]{2})\.(?=[a-z]{2})", " "), (r"\bon\s+(\w+)\s*\(([^()]*)\)\s*:", lambda m: f"when i {m.group(1)} {m.group(2).replace(',', ' ')}, "),
+    (r"#+\s*", ". "), (r"!=|\u2260|=/=|<>", " is not "), (r"==", " is "), (r":=", " means "),
+    (r"\bwhile\s+true\b\s*:?", " always "), (r"\belse\s*:", ". otherwise "), (r"\bassert\b", " "),
+    (r"\bif\s+([^:,.;?!]{1,40}?)\s*:\s*(?=\w)", r"if \1, "),
+    (r"(?<=[a-z0-9])_(?=[a-z0-9])", " "), (r"\(\s*\)", " "), (r"[\[\]{}]", " "), (r"(?<=\d)\s*\.\.\s*(?=\d)", " to "),
+    (r"\b(?:true|none|null|return)\b", " "),
+)
+
+
+def _notation(text: str) -> str:
+    text = re.sub(r"([0-9])\ufe0f?\u20e3", r" \1 ", text)
+    text = _ARROWS.sub(" goes to ", text)
+
+    def emoji(match: re.Match) -> str:
+        run, before, after = match.group(0), text[:match.start()], text[match.end():]
+        word = next((w for e, w in _EMOJI_WORDS.items() if run.startswith(e)), None)
+        opens = not re.search(r"[a-z0-9]\s*$", before) or re.search(r"[,.;:!?]\s*$", before)
+        if word and opens and re.match(r"\s*[a-z]", after):
+            return f" {word} "
+        if re.search(r"[a-z0-9]\s*$", before) and re.match(r"\s*[a-z0-9]", after):
+            return ". "
+        return " "
+    text = _EMOJI_RUN.sub(emoji, text)
+    for pattern, replacement in _CODE:
+        text = re.sub(pattern, replacement, text)
+    return text
 
 
 def _mask_parentheses(text: str) -> str:
@@ -550,7 +640,38 @@ def split_clauses(text: str) -> list[str]:
             continue
         sentence = _join_elaborations(sentence)
         clauses += _sentence_clauses([p.strip() for p in _JOINERS.split(sentence) if p.strip()])
-    return [re.sub(r"\s+", " ", c).strip() for c in clauses if content_words(c)]
+    return _without_restatements([re.sub(r"\s+", " ", c).strip() for c in clauses if content_words(c)])
+
+
+_KEEP_WORDS = re.compile(r"\b(?:keep\w*|retain\w*|hold\w*|hang on|save\w*|protect\w*)\b")
+
+
+def _first_verb(clause: str) -> str | None:
+    return next((w for w in polarity(clause)[1].split() if w in _VERBS), None)
+
+
+def _without_restatements(clauses: list[str]) -> list[str]:
+    """Clauses that only restate their neighbour by contrast are left out:
+    - "do not discard your newest card, discard your oldest": a negated clause followed by the same verb on
+      another object is the contrast that introduces it;
+    - "play only if you know; otherwise do not play": "otherwise not" after "only if" says what "only" said;
+    - "retain the touched cards; do not play or discard them": a negated clause about "them" after a clause
+      that keeps them says what keeping means."""
+    out: list[str] = []
+    for i, clause in enumerate(clauses):
+        negated, core = polarity(clause)
+        nxt = clauses[i + 1] if i + 1 < len(clauses) else None
+        prev = out[-1] if out else None
+        if negated and nxt and not polarity(nxt)[0] and _first_verb(clause) and _first_verb(clause) == _first_verb(nxt) \
+                and set(content_words(core)) - set(content_words(nxt)) and not _CONDITIONAL_START.match(clause):
+            continue
+        if prev and negated and re.match(r"^(?:otherwise|else)\b", clause) and re.search(r"\bonly\b", prev) \
+                and set(content_words(core)) - {"otherwise", "else"} <= set(content_words(prev)):
+            continue
+        if prev and negated and not polarity(prev)[0] and _KEEP_WORDS.search(prev) and _contrast(clause, prev):
+            continue
+        out.append(clause)
+    return out
 
 
 def _merge_short_sentences(sentences: list[str]) -> list[str]:
@@ -563,7 +684,7 @@ def _merge_short_sentences(sentences: list[str]) -> list[str]:
         if not sentence:
             continue
         joined = f"{carry} {sentence}".strip()
-        if len(joined.split()) <= 2 and len(content_words(joined)) <= 1:
+        if len(joined.split()) <= 2 and len(content_words(joined)) <= 1 and not _RULE_MARKER.search(joined):
             carry = joined
             continue
         carry = ""
@@ -583,8 +704,11 @@ def _join_elaborations(sentence: str) -> str:
     match = re.search(r",?\s*\b(?:for example|like|for instance)\b", sentence)
     if match is None or match.start() == 0:
         return sentence
-    head, tail = sentence[:match.start()], re.sub(r",|\band\b", " ", sentence[match.end():])
-    return f"{head} for example {tail}"
+    head, tail = sentence[:match.start()], sentence[match.end():]
+    end = re.search(r",\s*(?:and\s+)?(?:then|so|but)\b", tail)
+    rest = re.sub(r"^,\s*and\s+", ", ", tail[end.start():]) if end else ""
+    tail = re.sub(r",|\band\b", " ", tail[:end.start()] if end else tail)
+    return f"{head} for example {tail}{rest}"
 
 
 def _sentence_clauses(pieces: list[str]) -> list[str]:
@@ -592,6 +716,9 @@ def _sentence_clauses(pieces: list[str]) -> list[str]:
     pending = ""   # a conditional ("if I hint a colour") waiting for its main clause, or a piece too short
     for piece in pieces:
         opens_condition = bool(_CONDITIONAL_START.match(piece)) and " then " not in f" {piece} "
+        if pending and _KIND_ALTERNATIVES.match(piece):
+            pending = f"{pending} {piece}"
+            continue
         if clauses and not pending and _continues(piece, clauses[-1]):
             clauses[-1] = _joined(clauses[-1], piece)
             continue
@@ -626,7 +753,7 @@ def _continues(piece: str, previous: str) -> bool:
     """Whether `piece` goes on with the clause before it: "in which case ...", "whether of colour or of
     rank", a list of numbers ("first 1", "next 2"), or a short piece about "it"/"them" ("so keep them safe")."""
     words = content_words(piece)
-    if _CONTINUATION.match(piece) or _ELABORATION.match(piece):
+    if _CONTINUATION.match(piece) or _ELABORATION.match(piece) or _KIND_ALTERNATIVES.match(piece):
         return True
     if len(words) <= 2 and _ARITHMETIC.match(piece):
         return True
@@ -641,7 +768,7 @@ def _contrast(piece: str, previous: str) -> bool:
     """"keep it, do not play it": a negated piece about "it" after a clause that is not negated restates that
     clause by contrast, and is left out of the reading."""
     return (polarity(piece)[0] and not polarity(previous)[0] and bool(_PRONOUN.search(piece))
-            and len(content_words(piece)) <= 2)
+            and len(content_words(piece)) <= 3 and not re.search(r"\b(?:if|when|unless)\b", piece))
 
 
 def _elided_verb(piece: str, previous: str) -> str:
@@ -666,8 +793,8 @@ def _too_short(piece: str, after_a_clause: bool) -> bool:
     """A piece without content, or one content word after a clause ("... and stop"), joins its neighbour;
     a short negated piece ("... and never quit") stands alone."""
     words = content_words(piece)
-    negated = any(w in _NEGATIONS for w in piece.split())
-    return not words or (len(words) == 1 and after_a_clause and not negated)
+    marked = any(w in _NEGATIONS or w == "always" for w in piece.split())
+    return not words or (len(words) == 1 and after_a_clause and not marked)
 
 
 def polarity(clause: str) -> tuple[bool, str]:
@@ -675,11 +802,24 @@ def polarity(clause: str) -> tuple[bool, str]:
     the clause without them. "stop"/"quit" before a verb in -ing negates it ("stop copying me")."""
     words = clause.split()
     cues_at = [i for i, w in enumerate(words)
-               if w in _NEGATIONS or (w in ("stop", "quit") and i + 1 < len(words) and words[i + 1].endswith("ing"))]
+               if w in _NEGATIONS or (w in ("stop", "quit") and i + 1 < len(words) and words[i + 1].endswith("ing")
+                                      and not _stops_the_game(words[i + 1:]))]
     count = len(cues_at) - (1 if "neither" in words and "nor" in words else 0)
     drop = set(cues_at) | {i - 1 for i in cues_at if i > 0 and words[i - 1] in ("do", "does", "did", "should", "will", "can")}
     core = " ".join(w for i, w in enumerate(words) if i not in drop) or clause
     return count % 2 == 1, core
+
+
+_ACTIVITY = {"playing", "picking", "selecting", "choosing", "taking", "going", "continuing", "participating"}
+
+
+def _stops_the_game(rest: list[str]) -> bool:
+    """"stop playing", "stop picking now", "quit playing the game": stopping the game's own activity, with no
+    object of its own, is quitting, not the negation of a convention ("stop copying me", "stop picking my number")."""
+    after = rest[1:3]
+    return rest[0] in _ACTIVITY and (not after or after[0] in ("now", "then", "immediately", "altogether", "there",
+                                                                 "at", "after", "when", "if", "once", "for")
+                                     or after == ["the", "game"])
 
 
 class _Speller:

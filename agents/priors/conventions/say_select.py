@@ -142,7 +142,7 @@ CONVENTIONS = (
             "go with the number I give you",
         ),
         negation="avoid-said-number", conflicts=_others("copy-number"),
-        accepts=_tags("SAME", "REPEAT", "CONTINUE"), requires=(_tags("SELECT", "SAY", "SAME", "REPEAT"),),
+        accepts=_tags("SAME", "REPEAT", "CONTINUE", "EX_SAME", "COND_SAY"), requires=(_tags("SELECT", "SAY", "SAME", "REPEAT"),),
     ),
     Convention(
         "quit-on-repeat", GAME, "I quit when you say the number I selected last.",
@@ -159,7 +159,7 @@ CONVENTIONS = (
             "saying your previous ball a second time means the game is over",
         ),
         negation="never-quit", conflicts=("never-quit", "quit-immediately", "select-in-order"),
-        accepts=_tags("QUIT", "REPEAT", "PREV", "SAME", "RESTRICT", "LATER", "NOW"),
+        accepts=_tags("QUIT", "REPEAT", "PREV", "SAME", "RESTRICT", "LATER", "NOW", "COND_SAY"),
         requires=(_tags("QUIT"), _tags("REPEAT", "PREV", "SAME")),
     ),
     Convention(
@@ -175,7 +175,7 @@ CONVENTIONS = (
             "take the ball one higher than mine",
         ),
         conflicts=_others("select-next"),
-        accepts=_tags("UP", "WRAP_UP", "CONTINUE"), requires=(_tags("UP", "WRAP_UP"),),
+        accepts=_tags("UP", "WRAP_UP", "WRAP", "EX_UP", "EX_WRAP_UP", "CONTINUE", "COND_SAY"), requires=(_tags("UP", "WRAP_UP"),),
     ),
     Convention(
         "select-previous", GAME, "I select one less than the number you say (before 1 comes 5).",
@@ -190,7 +190,7 @@ CONVENTIONS = (
             "take the ball one lower than mine",
         ),
         conflicts=_others("select-previous"),
-        accepts=_tags("DOWN", "WRAP_DOWN", "CONTINUE"), requires=(_tags("DOWN", "WRAP_DOWN"),),
+        accepts=_tags("DOWN", "WRAP_DOWN", "WRAP", "EX_DOWN", "EX_WRAP_DOWN", "CONTINUE", "COND_SAY"), requires=(_tags("DOWN", "WRAP_DOWN"),),
     ),
     Convention(
         "avoid-said-number", GAME, "I select any ball except the number you say.",
@@ -204,7 +204,7 @@ CONVENTIONS = (
             "do not take the ball I name",
         ),
         conflicts=_others("avoid-said-number"),
-        accepts=_tags("EXCEPT", "SAME", "CONTINUE"), requires=(_tags("EXCEPT", "NOT"),),
+        accepts=_tags("EXCEPT", "SAME", "CONTINUE", "COND_SAY"), requires=(_tags("EXCEPT", "NOT"),),
     ),
     Convention(
         "never-quit", GAME, "I select a ball every turn and never quit.", _never_quit,
@@ -246,7 +246,7 @@ CONVENTIONS = (
             "only select one ball, then quit",
         ),
         negation="never-quit", conflicts=("never-quit", "quit-immediately", "select-in-order"),
-        accepts=_tags("QUIT", "ONCE", "LATER", "N1"), requires=(_tags("QUIT"), _tags("ONCE")),
+        accepts=_tags("QUIT", "ONCE", "LATER", "N1", "NOW"), requires=(_tags("QUIT"), _tags("ONCE")),
     ),
     Convention(
         "even-balls-only", GAME, "I select only even-numbered balls (2 or 4), whatever you say.", _only(EVEN_BALLS),
