@@ -316,3 +316,89 @@ def test_a_worked_example_is_checked_against_the_rule_read_beside_it():
     disagrees = understand("say-select", "pick one more than my number. If I say 3 you pick 5.")
     assert disagrees.clarify and "if i say 3 you pick 5" in disagrees.not_understood
     assert "I understood: I select one more" in disagrees.question
+
+
+# -- the fourth blind set's classes of error (benchmarks/data/people3.jsonl); own sentences, not the set's --------
+
+def test_every_convention_with_an_opposite_or_neighbour_has_a_signature():
+    for game, conventions in CONVENTIONS.items():
+        for c in conventions:
+            if c.negation or c.conflicts:
+                assert c.signature, f"{game}/{c.id} has an opposite or a neighbour but no signature"
+
+
+SIGNATURE_READS = [  # the signature is there: read without asking
+    ("say-select", "take the next ball after the one I call", {"select-next"}),
+    ("hanabi", "Only give clues that let me play something right now.", {"hint-only-certain"}),
+    ("hanabi", "hint only cards I can play", {"hint-only-certain"}),
+]
+SIGNATURE_ASKS = [  # an embedding match alone, without the word the convention hinges on: asked about
+    ("say-select", "take the next ball", "select-next"),
+    ("hanabi", "do not hold on to the cards I clue", "hint-keep"),
+]
+
+
+@pytest.mark.parametrize("game, text, expected", SIGNATURE_READS)
+def test_a_clause_with_its_conventions_signature_is_read(game, text, expected):
+    u = understand(game, text)
+    assert {c for c, _ in u.understood} == expected and not u.clarify, (u.understood, u.question)
+
+
+@pytest.mark.parametrize("game, text, never", SIGNATURE_ASKS)
+def test_a_clause_without_its_conventions_signature_is_asked_about(game, text, never):
+    u = understand(game, text)
+    assert u.clarify or u.contradictory, u.understood
+    assert never not in {c for c, _ in u.understood} or u.clarify
+
+
+NEGATION_SCOPE = [  # commas, "ever", capitals and repetition keep a negation on its verb
+    ("say-select", "Choose the odd balls and never, ever give up.", {"odd-balls-only", "never-quit"}),
+    ("say-select", "copy my number, never stop, never stop", {"copy-number", "never-quit"}),
+    ("say-select", "pick my number and NEVER EVER quit", {"copy-number", "never-quit"}),
+    ("hanabi", "do NOT save the cards I clue, play them", {"any-hint-play"}),
+    ("say-select", "if that is not too much trouble, take the ball I call", {"copy-number"}),
+    ("hanabi", "when I clue your cards hold on to them, never play or discard", {"hint-keep"}),
+]
+
+
+@pytest.mark.parametrize("game, text, expected", NEGATION_SCOPE)
+def test_a_negation_stays_on_its_verb(game, text, expected):
+    u = understand(game, text)
+    assert {c for c, _ in u.understood} == expected and not u.clarify, (u.understood, u.question)
+
+
+def test_a_repeated_negation_is_emphasis_not_a_double_negative():
+    assert polarity(split_clauses("never quit never quit")[0])[0]
+    assert polarity(split_clauses(normalise("not, ever, quit"))[0])[0]
+
+
+def test_run_on_conditionals_without_punctuation_are_one_clause_each():
+    text = "if I clue a colour play those cards if I clue a number keep those cards"
+    assert split_clauses(normalise(text)) == ["if i clue a colour play those cards", "if i clue a number keep those cards"]
+    u = understand("hanabi", text)
+    assert {c for c, _ in u.understood} == {"color-hint-play", "keep-hinted-by-rank"} and not u.clarify
+    # a time clause after a conditional is not a new conditional
+    assert len(split_clauses(normalise("when I hint a card play it when you can"))) == 1
+
+
+def test_and_then_with_its_own_time_is_a_rule_of_its_own():
+    u = understand("say-select", "copy my number and then stop after your first pick")
+    assert {c for c, _ in u.understood} == {"copy-number", "quit-after-one"} and not u.clarify
+    kept = understand("say-select", "grab one ball and then leave the game")
+    assert [c for c, _ in kept.understood] == ["quit-after-one"] and not kept.clarify
+
+
+FREQUENCY_AND_POSITION = [  # modifiers no convention has
+    ("hanabi", "hint me every third turn"),
+    ("hanabi", "clue me once in a while"),
+    ("say-select", "take my number every second round"),
+    ("hanabi", "discard the card to the left of your oldest one"),
+    ("say-select", "pick the ball to the right of mine"),
+    ("hanabi", "play the card to the rite of the one I clue"),
+]
+
+
+@pytest.mark.parametrize("game, text", FREQUENCY_AND_POSITION)
+def test_frequencies_and_positions_without_a_convention_are_asked_about(game, text):
+    u = understand(game, text)
+    assert u.clarify and u.not_understood, u.understood

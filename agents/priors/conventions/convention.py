@@ -12,6 +12,17 @@ groups of tags, one of each group must be present; the pseudo-tag NOT stands for
 parser adopts a convention for a clause only when the convention explains every such word of the clause
 (parser.py): a modifier no convention explains is a reason to ask, never to guess.
 
+A convention that has an opposite or a near neighbour also has a *signature* (`signature`): the words its
+meaning hinges on, as alternatives (each a set of tags that must all be in the clause; one alternative is
+enough). The pseudo-tag NOT stands for a negated clause, POS for an affirmative one, BARE for a clause with
+nothing but cue words and plain game words ("quit", "stop now"). avoid-said-number needs an exclusion
+(EXCEPT: "other", "different", "anything but"; or NOT), even-balls-only needs EVEN (or "not odd"),
+select-next needs UP, never-quit needs a negated quit or CONTINUE, hint-keep needs KEEP said affirmatively
+or a negated play or discard. An embedding match alone never supplies a signature: "selecting whichever ball
+I mention" is close to "never select the ball I mention" but has no exclusion, so it is not avoid-said-number.
+The parser asks about a clause whose best match lacks its signature, rather than falling back on the next
+convention (parser.py).
+
 A *conditional* convention speaks only in some situations (quit-on-repeat speaks only when the partner
 repeats my last selection) and returns None elsewhere. The mixture of an understood instruction at one
 observation:
@@ -48,6 +59,15 @@ class Convention:
     hint_kind: str | None = None        # Hanabi: the hint kind it is about ("color", "rank", "any"), if any
     situational: bool = False           # Hanabi: needs the table (cards, fireworks), not only the last move
     subsumes: tuple[str, ...] = ()      # conventions this one already includes (read together, only this one stays)
+    signature: tuple[frozenset[str], ...] = ()  # alternatives: all tags of one must be in the clause (NOT, POS, BARE too)
+
+    def signed(self, found, negated: bool, bare: bool) -> bool:
+        """Whether a clause with these cue tags, this polarity and (not) bare carries this convention's
+        signature (always true for a convention without one)."""
+        if not self.signature:
+            return True
+        present = set(found) | {"NOT" if negated else "POS"} | ({"BARE"} if bare else set())
+        return any(alternative <= present for alternative in self.signature)
 
     def distribution(self, observation: str, actions: Sequence[str], beta: float) -> np.ndarray | None:
         L = self.prefer(observation, actions)

@@ -26,6 +26,10 @@ it" is a time, not "the number after". Tags:
   ...": only the conventions that depend on what is said explain it), EX_UP / EX_DOWN / EX_SAME / EX_WRAP_UP /
   EX_WRAP_DOWN (a worked example, "if I say 2 you go 3"), WRAP ("with wraparound"), NOHINT (Hanabi, "if I give
   you no hint"), CEASE ("stop" in "stop picking my number", neutral: the parser reads it as a negation).
+- Added with the fourth blind set: FREQ (a frequency no convention defines: "every other turn", "twice a game"),
+  POSITION in both games ("to the right of", "next to", the frame "to the WORD of"), NEXT (Say-Select: a bare
+  "next one", which select-next reads only beside a reference to the said number), ONLY (Hanabi: "only give
+  hints ..."), and NOW for "as soon as the game starts", "in the first turn".
 
 Tags that only set the scene are `NEUTRAL`: they are reported but never need explaining.
 """
@@ -46,19 +50,37 @@ _WHO = r"(?:i|you|we|alice|bob|my partner|your partner|they|he|she)"
 _N = r"(?:[0-5]|zero|one|two|three|four|five)"
 _ORDINAL = ("ORDINAL", r"\b(?:second|third|fourth|fifth|sixth|last \w+ turns?|[0-9]+(?:st|nd|rd|th)|nth)\b")
 
+# A frequency or a spacing no convention defines ("every other turn", "every second round", "once in a while",
+# "twice a game"): a reason to ask, never to read "every" as "always".
+_FREQ = ("FREQ", r"\bevery (?:other(?! (?:case|cases|situation|situations|circumstances?)\b)|second|third|fourth|fifth|few|couple of|[2-9]|two|three|four|five)\b(?: (?:turns?|rounds?|times?|moves?))?|"
+                 r"\bonce (?:every|in a while|per|a)\b|\b(?:twice|three times|[0-9]+ times) (?:a|per|every|each)\b|"
+                 r"\b(?:sometimes|occasionally|now and then|from time to time|every now and again|half the time|alternate (?:turns|rounds))\b")
+# A position relative to something ("the card to the right of the one I hint", "the ball next to it", "the one left
+# of mine"): the frame "to/on the WORD of" is a position whatever WORD is (a typo like "write" included).
+_POSITION = ("POSITION", r"\bto the (?!(?:end|start|beginning|rest|number|colou?r|rank|value|count|best)\b)\w+ (?:side )?of\b|"
+                         r"\bon the (?:left|right|\w+ side) of\b|\bnext to\b|\b(?:left|right)(?:most)? of\b|"
+                         r"\b(?:beside|adjacent\w*|neighbou?r\w*)\b")
+
 _SHARED_FIRST = [
+    _FREQ,
     ("TIME", rf"\b(?:after|before|until|till|as soon as) (?:{_WHO}|that|this|the game (?:is over|ends|starts|begins))\b"),
     ("TIME", r"\bbefore (?:the )?(?:game|turn|round) (?:is )?(?:over|ends|starts)\b|\bbefore (?:they|it) (?:are|is|get) \w+"),
     ("RESTRICT", r"\bunless\b|\bonly(?=.*\b(?:when|if)\b)|\bexcept (?:when|if)\b|\b(?:when|if)(?=.*\bonly\b(?!\s*$))"),
 ]
 
-SAY_SELECT = _SHARED_FIRST + [
+SAY_SELECT = [
+    # quitting "as soon as the game starts", "in the first turn", "from the start" is quitting at once (before the
+    # TIME pattern reads "as soon as the game starts" as a time, and before ONCE reads "first turn")
+    ("NOW", r"\b(?:as soon as|when|once) the game (?:starts|begins)\b|\b(?:from|at) the (?:very )?(?:start|beginning|outset)\b|"
+            r"\b(?:in|on|at|during) (?:the|your) (?:very )?first (?:turn|round|move|go)\b|\bdirectly\b|\bstraight away\b"),
+    _POSITION,
+] + _SHARED_FIRST + [
     ("WRAP_UP", r"\bafter (?:5|five)[ ,]*(?:(?:it )?(?:comes?|is|goes?|go|wraps?|loops?)(?: around)?(?: back)?(?: to)? )?(?:1|one)\b"),
     ("WRAP_UP", r"\b(?:5|five) (?:wraps?|goes?|loops?) (?:around |back )?(?:to )?(?:1|one)\b"),
     ("WRAP_DOWN", r"\bbefore (?:1|one)[ ,]*(?:(?:it )?(?:comes?|is|goes?|go|wraps?|loops?)(?: around)?(?: back)?(?: to)? )?(?:5|five)\b"),
     ("WRAP_DOWN", r"\b(?:1|one) (?:wraps?|goes?|loops?) (?:around |back )?(?:to )?(?:5|five)\b"),
-    ("WRAP_UP", r"\bwrap\w* (?:around )?(?:from )?(?:5|five) (?:to|into|onto) (?:1|one)\b"),
-    ("WRAP_DOWN", r"\bwrap\w* (?:around )?(?:from )?(?:1|one) (?:to|into|onto) (?:5|five)\b"),
+    ("WRAP_UP", r"\bwrap\w* (?:around )?(?:from )?(?:5|five) (?:back |around )?(?:to|into|onto) (?:1|one)\b"),
+    ("WRAP_DOWN", r"\bwrap\w* (?:around )?(?:from )?(?:1|one) (?:back |around )?(?:to|into|onto) (?:5|five)\b"),
     ("WRAP", r"\b(?:wrap ?around|wraps? around|wrapping(?: around)?|with wrap\w*|wrap\w*|loop\w* (?:back|around)|cyclic\w*|modulo|mod (?:5|five))\b"),
     ("COND_SAY", rf"\b(?:if|when|whenever|once|each time|every time|as soon as|should) {_WHO}(?= (?:\w+ )?"
                  r"(?:say|says|said|call|calls|name|names|mention|mentions|state|states|repeat|repeats|announce|announces)\b)"),
@@ -69,8 +91,10 @@ SAY_SELECT = _SHARED_FIRST + [
     ("UP", r"\b(?:one|1) (?:more|higher|bigger|greater|larger|up|above|over|after)\b"),
     ("UP", r"\b(?:plus|add|\+) ?(?:one|1)\b|\bincrement\w*|\bgo (?:one )?up\b|\bone up\b"),
     ("UP", r"\b(?:that|which|who) follows?\b|\bfollows (?:mine|my|it|that|the|what)\b"),
-    ("UP", r"\bnext (?:one|number|ball|up|higher)\b|\b(?:the|then|pick|take|choose|select) next\b|"
-           rf"\bfollowing (?:the )?(?:one|number|ball)\b|\bfollowing {_REF}"),
+    ("UP", r"\bnext (?:up|higher)\b|"rf"\bfollowing (?:the )?(?:one|number|ball)\b|\bfollowing {_REF}"),
+    # "next" with no reference point ("next one", "take the next ball") may be the next ball in order as well as
+    # the one after the said number: NEXT, which select-next accepts only beside a reference to what is said
+    ("NEXT", r"\bnext (?:one|number|ball)\b|\b(?:the|then|pick|take|choose|select) next\b"),
     ("UP", rf"\b(?:comes? |right |just |directly |immediately )?(?:after|above) {_REF}"),
     ("DOWN", rf"\b(?:{_ONE} )?(?:less|lower|smaller|fewer) than\b|\bless one than\b"),
     ("DOWN", r"\b(?:one|1) (?:less|lower|smaller|fewer|down|below|under|before)\b"),
@@ -112,7 +136,13 @@ SAY_SELECT = _SHARED_FIRST + [
               r"favou?rite|lucky)\b"),
 ]
 
-HANABI = _SHARED_FIRST + [
+HANABI = [_POSITION] + _SHARED_FIRST + [
+    # "only" on giving hints, left after RESTRICT ("only when", "unless"): "only give hints that lead to a play",
+    # "hint only playable cards" restrict which hints are given, which only hint-only-certain explains (it is not
+    # any-hint-play). "only" on playing ("play only the cards I hint") is left alone.
+    ("ONLY", r"\b(?:only|solely|exclusively)(?= (?:ever )?(?:\w+ ){0,2}?(?:give|giving|hint|hints|hinting|clue|clues|clueing|"
+             r"cluing|tell|telling|touch|reveal)\b)|(?<=hint )only\b|(?<=hints )only\b|(?<=clue )only\b|(?<=clues )only\b"),
+    ("PLAYABLE", r"\b(?:leads?|leading|lead) to (?:a )?(?:play|plays)\b|\bplays? right away\b"),
     ("JARGON", r"\b(?:finesse\w*|bluff\w*|prompt\w*|tempo|stall\w*|sarcastic|layered|gentlem[ae]n\w*|good touch|bad touch|"
                r"chop moves?|cm|elim\w*|fix clues?|play clues? on 5s|ez)\b"),
     ("JARGON", r"\b(?:2|two) saves?\b"),
@@ -123,7 +153,7 @@ HANABI = _SHARED_FIRST + [
     ("NEW", r"\b(?:newest|latest|most recent\w*|recent\w*|freshest|last drawn|just (?:drew|drawn|got|picked up)|"
             r"(?:drew|drawn|picked up|got|take|took) (?:it )?(?:last|most recently))\b"),
     ("CRIT", r"\b(?:critical\w*|last (?:remaining )?cop(?:y|ies)|only (?:remaining )?cop(?:y|ies)|irreplaceable|one of a kind)\b"),
-    ("FIRST", r"\b(?:first|before anything(?: else)?|prioriti[sz]\w*|priority|early|asap)\b"),
+    ("FIRST", r"\bbefore (?:any|all|every) other\w*(?: cards?)?\b|\b(?:first|before anything(?: else)?|prioriti[sz]\w*|priority|early|asap)\b"),
     ("PLAYABLE", r"\b(?:playable|can be played|(?:you |i )?can play|will work|good to play|is good|are good)\b"),
     ("KEEP", r"\bkeep (?:\w+ )?safe\b|\b(?:keep\w*|kept|save\w*|saving|hold\w*|hang on|retain\w*|protect\w*|preserv\w*|precious)\b"),
     ("SURE", r"\b100 ?(?:%|percent)|\b(?:sure|unsure|certain\w*|uncertain\w*|know|known|knows|definitely|guaranteed|confident|safe)\b"),
@@ -141,7 +171,8 @@ HANABI = _SHARED_FIRST + [
     ("COLOR", r"\b(?:colou?rs?|colou?red|clr|hue)\b"),
     ("COLOR_NAME", r"\b(?:reds?|yellows?|greens?|whites?|blues?)\b"),
     ("RANK", r"\b(?:ranks?|numbers?|values?|digits?)\b"),
-    ("EXCEPT", r"\b(?:except|other than|apart from|besides|instead|but not|(?:everything|anything|all|something) else|else)\b"),
+    ("EXCEPT", r"\b(?:except|other than|apart from|besides|instead|but not|(?:everything|anything|all|something) else|else|"
+               r"(?:any|all|every) other(?! (?:case|cases|situation|situations|circumstances?|times?)\b))\b"),
     ("POSITION", r"\b(?:next to|adjacent\w*|beside|neighbou?r\w*|left\w*|right\w*|middle|slot|position\w*)\b"),
     ("ANY", r"\b(?:any|every|whatever|either|both|whichever|whether)\b"),
     _ORDINAL,
@@ -156,7 +187,7 @@ _NUMBER = re.compile(r"\b(?:[0-9]+|zero|two|three|four|five)(?:s|es)?\b")  # "2s
 # illustrates (EX_UP: one more; EX_WRAP_UP: 5 -> 1; EX_SAME: the same). An example explains no rule by itself,
 # it only agrees or not with the rule read beside it (parser.py).
 _EXAMPLE = re.compile(
-    rf"\b(?:say|says|said|saying|call|calls|called|name|names|state|states|mention|mentions|pick|picks|choose|chooses)\s+({_N})\b"
+    rf"\b(?:say|says|said|saying|call|calls|called|name|names|state|states|mention|mentions|announce|announces|pick|picks|choose|chooses)\s+({_N})\b"
     r"[ ,]*(?:(?:then|well|so|and|please)[ ,]+)*(?:(?:you|bob|we|u)\s+)?(?:(?:should|will|would|must|can|just)\s+)?"
     r"(?:go|goes|take|takes|pick|picks|choose|chooses|select|selects|grab|grabs|get|loop|loops|wrap|wraps|jump|jumps|"
     r"come|comes|move|moves|means?|is|becomes?|say|pick)\w*"

@@ -345,6 +345,11 @@ def _tags(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def _signature(*alternatives: str) -> tuple[frozenset[str], ...]:
+    """Signature alternatives (convention.py), each written as its tags separated by spaces."""
+    return tuple(frozenset(a.split()) for a in alternatives)
+
+
 _RANK_VALUES = ("N1", "N2", "N3", "N4", "N5", "FIVE", "ONES")
 _KEEPS = ("hint-keep", "keep-hinted-by-color", "keep-hinted-by-rank")
 
@@ -369,6 +374,7 @@ CONVENTIONS = (
         accepts=_tags("COLOR", "COLOR_NAME", "HINT", "PLAY", "PLAYABLE", "NOW"),
         requires=(_tags("COLOR", "HINT"), _tags("COLOR", "COLOR_NAME"), _tags("PLAY", "PLAYABLE", "HINT")),
         hint_kind="color",
+        signature=_signature("PLAY POS", "PLAYABLE POS", "HINT POS"),
     ),
     Convention(
         "rank-hint-play", GAME,
@@ -390,6 +396,7 @@ CONVENTIONS = (
         accepts=_tags("RANK", "HINT", "PLAY", "PLAYABLE", "NOW", *_RANK_VALUES),
         requires=(_tags("RANK", "HINT"), _tags("RANK", *_RANK_VALUES), _tags("PLAY", "PLAYABLE", "HINT")),
         hint_kind="rank",
+        signature=_signature("PLAY POS", "PLAYABLE POS", "HINT POS"),
     ),
     Convention(
         "any-hint-play", GAME,
@@ -406,6 +413,7 @@ CONVENTIONS = (
         negation="hint-keep", conflicts=_KEEPS,
         accepts=_tags("HINT", "PLAY", "PLAYABLE", "COLOR", "RANK", "NOW", "NOHINT"),
         requires=(_tags("HINT"), _tags("PLAY", "PLAYABLE")), hint_kind="any", subsumes=("color-hint-play", "rank-hint-play"),
+        signature=_signature("PLAY POS", "PLAYABLE POS", "NOHINT"),
     ),
     Convention(
         "hint-keep", GAME,
@@ -423,6 +431,7 @@ CONVENTIONS = (
         accepts=_tags("HINT", "KEEP", "PLAY", "DISCARD", "COLOR", "RANK"),
         requires=(_tags("HINT"), _tags("KEEP", "NOT"), _tags("KEEP", "PLAY", "DISCARD")), hint_kind="any",
         subsumes=("keep-hinted-by-color", "keep-hinted-by-rank"),
+        signature=_signature("KEEP POS", "PLAY NOT", "DISCARD NOT"),
     ),
     Convention(
         "keep-hinted-by-color", GAME,
@@ -439,6 +448,7 @@ CONVENTIONS = (
         accepts=_tags("COLOR", "COLOR_NAME", "HINT", "KEEP", "PLAY", "DISCARD"),
         requires=(_tags("COLOR", "HINT"), _tags("COLOR", "COLOR_NAME"), _tags("KEEP", "NOT"), _tags("KEEP", "PLAY", "DISCARD")),
         hint_kind="color",
+        signature=_signature("KEEP POS", "PLAY NOT", "DISCARD NOT"),
     ),
     Convention(
         "keep-hinted-by-rank", GAME,
@@ -455,6 +465,7 @@ CONVENTIONS = (
         accepts=_tags("RANK", "HINT", "KEEP", "PLAY", "DISCARD", "N2", "N3", "N4"),
         requires=(_tags("RANK", "HINT"), _tags("RANK", "N2", "N3", "N4"), _tags("KEEP", "NOT"), _tags("KEEP", "PLAY", "DISCARD")),
         hint_kind="rank",
+        signature=_signature("KEEP POS", "PLAY NOT", "DISCARD NOT"),
     ),
     Convention(
         "discard-oldest", GAME, "When I discard, I discard my oldest card (the chop).",
@@ -468,6 +479,7 @@ CONVENTIONS = (
         ),
         conflicts=("never-discard",),
         accepts=_tags("DISCARD", "OLD", "HINT"), requires=(_tags("DISCARD"), _tags("OLD")),
+        signature=_signature("DISCARD OLD POS"),
     ),
     Convention(
         "play-newest", GAME, "I play my newest card (the one I drew last) as a blind play.",
@@ -481,6 +493,7 @@ CONVENTIONS = (
         ),
         conflicts=("play-only-certain",),
         accepts=_tags("PLAY", "NEW", "BLIND"), requires=(_tags("PLAY"), _tags("NEW")),
+        signature=_signature("PLAY NEW POS"),
     ),
     Convention(
         "hint-often", GAME, "I give you a hint whenever I can.", _by_kind("hint"),
@@ -494,6 +507,7 @@ CONVENTIONS = (
         ),
         conflicts=("hint-only-certain",),
         accepts=_tags("HINT", "OFTEN"), requires=(_tags("HINT"),),
+        signature=_signature("HINT POS"),
     ),
     Convention(
         "never-discard", GAME, "I never discard a card.", _by_kind("play", "hint"),
@@ -506,6 +520,7 @@ CONVENTIONS = (
         ),
         conflicts=("discard-oldest",),
         accepts=_tags("DISCARD", "KEEP", "PLAY"), requires=(_tags("DISCARD", "KEEP"), _tags("NOT", "KEEP")),
+        signature=_signature("DISCARD NOT", "KEEP POS"),
     ),
     Convention(
         "save-critical", GAME,
@@ -521,6 +536,7 @@ CONVENTIONS = (
             "give a save hint to critical cards on chop",
         ),
         accepts=_tags("CRIT", "FIVE", "KEEP", "DISCARD", "HINT", "RANK", "OLD"), requires=(_tags("CRIT", "FIVE"),),
+        signature=_signature("CRIT", "FIVE KEEP", "FIVE DISCARD", "FIVE OLD"),
     ),
     Convention(
         "play-ones-first", GAME, "I play my cards known to be 1s first, when they may be playable.", _play_ones_first,
@@ -533,6 +549,7 @@ CONVENTIONS = (
             "when you know a card is a one, play it before anything else",
         ),
         accepts=_tags("ONES", "N1", "FIRST", "PLAY", "PLAYABLE", "SURE"), requires=(_tags("ONES", "N1"),),
+        signature=_signature("ONES POS", "N1 POS"),
     ),
     Convention(
         "hint-only-certain", GAME,
@@ -545,8 +562,9 @@ CONVENTIONS = (
             "give a hint only when it lets your partner play a card now",
         ),
         conflicts=("hint-often",),
-        accepts=_tags("HINT", "SURE", "PLAYABLE", "NOW", "PLAY", "RESTRICT"),
+        accepts=_tags("ONLY", "HINT", "SURE", "PLAYABLE", "NOW", "PLAY", "RESTRICT"),
         requires=(_tags("HINT"), _tags("SURE", "PLAYABLE", "NOW")),
+        signature=_signature("HINT ONLY SURE", "HINT ONLY PLAYABLE", "HINT ONLY NOW", "HINT RESTRICT"),
     ),
     Convention(
         "play-only-certain", GAME, "I play a card only when I know it is playable.", _play_only_certain,
@@ -561,5 +579,6 @@ CONVENTIONS = (
         conflicts=("play-newest",),
         accepts=_tags("PLAY", "SURE", "PLAYABLE", "BLIND", "RESTRICT", "NOW"),
         requires=(_tags("PLAY", "BLIND"), _tags("SURE", "BLIND", "PLAYABLE")),
+        signature=_signature("PLAY SURE", "PLAY PLAYABLE", "PLAYABLE ONLY", "PLAYABLE RESTRICT", "BLIND NOT"),
     ),
 )

@@ -76,6 +76,13 @@ _CONTRACTIONS = (
     (r"'d\b", " would"),
 )
 _REWRITES = (
+    # negation scope: "never, ever quit", "not ever", "do not, ever, quit" are one negation of the verb that follows
+    # (a comma after a negation word does not end its clause); an interjected "no," before a sentence is an answer,
+    # not a negation of what follows ("no, do not quit")
+    (r"\b(never|not|no)\s*,?\s*(?:ever\s*,?\s*)+(?=[a-z])", r"\1 "), (r"\b(never|not)\s*,\s*(?=[a-z])", r"\1 "),
+    (r"(?:^|(?<=[.;!?]))\s*(?:no|nope|nah)\s*[,!.]+\s*(?=[a-z])", " "),
+    # a polite condition is not a negated instruction ("if it is not too much trouble, ...")
+    (r"\bif (?:it|that|this)(?: is| would be)? not (?:too much )?(?:trouble|a problem|a bother|too much to ask|too much)\b", " "),
     (r"\be\.g\.|\bi\.e\.|\bnamely\b|\bsuch as\b|\bthat is\b", " for example "), (r"\bw/e\b", "whatever"),
     (r"\s*=\s*", " means "), (r"&", " and "), (r"(?<=\w)\s*:\s*(?=\w)", " means "),
     (r"\+\s*1\b", " plus one"), (r"(?<![\w-])-\s*1\b", " minus one"), (r"[\"'`]", " "), (r"(\w)-(\w)", r"\1 \2"),
@@ -95,6 +102,8 @@ _REWRITES = (
     (r"\b(?:that is |that )?(?:my|the) (?:way|signal|cue) (?:of saying|to say|for)\b", " means "),
     (r"([a-z]+_[a-z_]+)\s*=\s*(\w+)", r"\1 \2"),
     (r"\bfor (?:each )?\w in (\d) to (\d)\s*(?:means|:)?\s*", r"in order from \1 to \2, "),
+    (r"\bwhat(?:ever)? (?:i|alice|your partner) (?:say|says|said|call|calls|am saying)s? (?:is|are|does) "
+     r"(?:not important|unimportant|irrelevant|not matter)\b", " whatever i say "),
     (r"\bno matter what\b", "always"), (r"\bno matter\b", "whatever"),
     (r"\b(?:does|do) not matter\b", "either way"), (r"\brefrain from\b|\bhold off on\b|\bhold off\b", "do not"),
     (r"\bit is best not to\b|\bbest not to\b", "do not"), (r"\bmake sure (?:that )?", ""),
@@ -107,19 +116,23 @@ _VARIABLE = re.compile(r"\b(say|says|said|select|choose|pick|take|call|calls|if|
 _ABBREVIATIONS = {"pls": "please", "plz": "please", "u": "you", "ur": "your", "r": "are", "clr": "color",
                   "col": "color", "num": "number", "nr": "number", "b4": "before", "thx": "thanks", "pos": "position",
                   "rn": "right now", "em": "them", "alot": "a lot", "1st": "first", "2nd": "second", "w": "with",
-                  "abt": "about", "da": "the", "ya": "you", "crit": "critical", "crits": "critical cards", "dunno": "do not know",
+                  "abt": "about", "da": "the", "ya": "you", "crit": "critical", "crits": "critical cards", "smth": "something", "sth": "something", "smthg": "something", "dunno": "do not know",
                   "tho": "though", "wat": "what", "fr": "", "ngl": "", "tbh": "", "frfr": "", "istg": "", "ong": "", "smh": "", "cuz": "because", "bc": "because", "idk": "i do not know", "nvm": "never mind"}
 # Words and phrases that carry no instruction, dropped before reading: greetings, thanks, fillers, hedges and
 # politeness. What is left of a sentence of nothing but these is nothing.
 _FILLERS = re.compile(
     r"\b(?:good luck|have fun|gl ?hf|glhf|thanks|thank you|please|kindly|dear|buddy|mate|lol|haha\w*|lmao|hehe|"
     r"umm*|uhh*|ugh|yo|hi|hello|hey|okay|ok|alright|anyway|so+|well|now then|got it|how hard is that|"
+    r"(?:thank you|thanks)(?: (?:so|very) much)?(?: for (?:your|the) \w+)?(?=\s*(?:[.!?]|$))|"
+    r"however|i could be wrong|though i could be wrong|(?:it )?seems to me(?: that)?|i wanted you to|"
     r"good (?:morning|afternoon|evening|day)|(?:thank you|thanks) (?:so|very) much|no cap|for real|to be honest|honestly|"
     r"literally|totally|seriously|(?:you|ya|y) know(?=\s*(?:,|$|[.;!?]))|bear with me(?: here)?|hear me out|sounds? good|"
     r"(?:is )?that (?:ok|okay|alright|fair|clear)|that seems (?:fair|right|ok)|here (?:is )?the thing|the thing is|"
     r"(?:the|my) (?:best|main|one|only) thing (?:i need from you |i want |to do )?is(?: to| that)?|(?:to )?keep it simple|"
     r"i (?:do not|dont) know(?=\s*(?:,|$|[.;!?]))|do not overthink it|(?<![a-z] )(?:right|look|listen)(?= ?,)|"
-    r"if that is alright|if that is ok|if you do not mind|i think|i guess|i suppose|i reckon|i believe|i mean|"
+    r"if that is alright|if that is ok|if you do not mind|if (?:it|that|this)(?: is| would be)? not (?:too much )?(?:trouble|a problem|a bother|too much to ask|too much)|"
+    r"(?:you )?(?:might|may) (?:want to )?consider|would you mind|bro|bruh|dude|fam|"
+    r"i think|i guess|i suppose|i reckon|i believe|i mean|"
     r"maybe|perhaps|probably|basically|actually|really|exactly|precisely|just(?! (?:took|taken|picked|selected|chose|chosen|grabbed|got|had|drew|drawn|now))|simply|how about|could you|would you|can you|"
     r"you could|you should|you must(?: to)?|you ought to|you need to|you have to|try to|i want you to|i need you to|"
     r"i would like you to|i would prefer (?:it )?(?:that|if)|i would ask that|i would appreciate it if|"
@@ -144,7 +157,8 @@ _CONDITIONAL_START = re.compile(r"^(?:if|when|whenever|whatever|whichever|once|a
 _CONTINUATION = re.compile(r"^(?:in which case|whether|(?:the )?exact\b|as (?:a|an|the)|which|namely|including|especially|by \w+ing|"
                            r"whatever (?:you|i|alice|my partner|your partner) (?:say|says|call|calls|do|does)$)\b")
 _PRONOUN = re.compile(r"\b(?:it|them|those|these|that one)\b")
-_ARITHMETIC = re.compile(r"^(?:then )?(?:add|subtract|plus|minus|take away|go) (?:one|1)\b")
+# "and subtract one", "but one less": arithmetic with no verb of its own modifies the clause before it
+_ARITHMETIC = re.compile(r"^(?:then )?(?:add|subtract|plus|minus|take away|go) (?:one|1)\b|^(?:one|1) (?:less|more|lower|higher|up|down)$")
 # "I'll say a number; you pick ...": a sentence that only says what the speaker will do sets the scene for
 # the next one, like a condition.
 _SCENE = re.compile(r"^i (?:will |am going to |would )?(?:say|call|name|announce|tell|give|pick|choose)(?: you)?"
@@ -165,14 +179,19 @@ _SEQUENCE = {"first", "next", "then", "second", "third", "after", "that", "and",
 _ELABORATION = re.compile(r"^(?:like|for example|for instance|say)\b")
 _CONTRAST = re.compile(r"\s*(?:,\s*(?:not|no)\s+|,\s*(?:not|never)\s+(?=\w+ed\b)|\brather than\b|\binstead of\b)([^,;.]*)")
 _SENTENCES = re.compile(r"[.;!?\n]+")
-_JOINERS = re.compile(r",?\s*\b(?:and|but|also)\b(?!\s+then)\s*|,\s*")
+# "and then" joins a sequence ("choose a single ball and then withdraw"), kept whole; it starts a rule of its own when
+# what follows has its own time or condition ("select the number I say and then quit after you select one").
+_JOINERS = re.compile(r",?\s*\b(?:and|but|also)\b(?!\s+then\b(?![^,;.]*\b(?:after|when|whenever|if|once|as soon as|until)\b))\s*|,\s*|"
+                      r"\s+(?=then\b[^,;.]*\b(?:after|when|whenever|once|as soon as|until)\b)")
 _WORD = re.compile(r"[a-z0-9]+")
 _QUESTION = re.compile(r"^(?:what|who|whom|whose|where|why|how|which|"
                        r"(?:can|could|would|will|do|does|did|is|are|am|should|shall) (?:you|i|we|it|he|she|they|there))\b")
 _ASIDE = re.compile(r"^(?:i|i am|i have|i had|this|that|it|the|nice|what a|today|my|we|our|there|she|he|they)\b")
 # A story about the past ("my sister and I played this last week", "I was thinking") tells the agent nothing
 # to do, whatever game words it has: next to an understood instruction it is set aside too.
-_NARRATIVE = re.compile(r"^(?:i|we|she|he|they|my \w+|our \w+)(?: \w+)? (?:was|were|had|did|played|kept|used|tried|"
+_NARRATIVE = re.compile(r"^(?:you|you just) (?:picked|chose|took|quit|stopped|played|discarded|bombed|hinted|did|kept)\b|"
+                        r"^i (?:never|did not) (?:told|tell|said|say|asked|ask)\b|"
+                        r"^(?:i|we|she|he|they|my \w+|our \w+)(?: \w+)? (?:was|were|had|did|played|kept|used|tried|"
                         r"went|drove|read|saw|heard|learned|learnt|found|thought|liked|loved|hated|watched|set|got)\b|"
                         r"^(?:the|this|that|it|my|our)\b(?!.*\b(?:if|when|whenever|unless|once)\b).*\b(?:was|were)\b")
 _REASON = re.compile(r"(?<!just )(?<!only )(?<!not )(?<!merely )\b(?:because|cuz|coz)\b[^,.;!?]*")   # a reason says why, not what: it is dropped
@@ -327,6 +346,8 @@ class Parser:
                 best[target] = (score, base)
         found = cues(self.game, clause)
         tags = tuple(sorted(found.items()))
+        bare = self._covered(core, found)
+        signed = {cid: self.conventions[cid].signed(found, negated, bare) for cid in best}
         ranked = sorted(best, key=lambda c: best[c][0], reverse=True)
         top_score = best[ranked[0]][0]
         if top_score >= EXACT:
@@ -336,7 +357,7 @@ class Parser:
         for (target, base, example_negated), score in pairs.items():
             fits = (self._fits(self.conventions[target], found, negated) if target == base else
                     self._fits(self.conventions[base], found, example_negated) and _kind_fits(self.conventions[target], found))
-            if fits and score > fit.get(target, (-1.0, ""))[0]:
+            if fits and signed[target] and score > fit.get(target, (-1.0, ""))[0]:
                 fit[target] = (score, base)
         fitting = sorted(fit, key=lambda c: fit[c][0], reverse=True)
         meaningful = {t: w for t, w in found.items() if t not in NEUTRAL}
@@ -404,7 +425,7 @@ class Parser:
                      and (not r.negated or "NOHINT" in dict(r.cues)) and (
                          _NARRATIVE.match(r.text) or r.status != "understood" and (
                              r.status == "off-topic" and not r.cues and _ASIDE.match(r.text)
-                             or _agrees_as_example(r, understood)))
+                             or _agrees_as_example(r, understood) or _restates_whatever(r, understood)))
                      else r for r in readings)
 
     # -- judging the whole instruction -----------------------------------------------------------------
@@ -551,6 +572,15 @@ def _agrees_as_example(reading: Reading, understood: Sequence[Convention]) -> bo
     return bool(agreeing) and any(tags <= c.accepts for c in understood)
 
 
+_WHATEVER = re.compile(r"^(?:and |then |so )?whatever (?:i|you|alice|your partner) (?:say|says|said|am saying|call|calls)$")
+
+
+def _restates_whatever(reading: Reading, understood: Sequence[Convention]) -> bool:
+    """"Go 1, 2, 3 in order. Ignore what I say." / "What I say is not important": a clause that only says the said
+    number does not matter restates a convention read beside it that ignores it ("..., whatever you say")."""
+    return bool(_WHATEVER.match(reading.text)) and any("whatever you say" in c.description for c in understood)
+
+
 def _exception_to(a: Reading, b: Reading, conventions: dict[str, Convention]) -> bool:
     """"Quit when I repeat; otherwise never quit": a clause that starts with "otherwise" states the rule
     around a conditional convention, so the two do not contradict each other."""
@@ -625,11 +655,18 @@ def content_words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text) if w not in _STOPWORDS and w not in _NEGATIONS]
 
 
+# A phrase said twice in a row is said once, for emphasis ("never quit never quit", "no no no", "play it, play it"):
+# repeating a negation does not cancel it.
+_REPEATED = re.compile(r"\b((?:[a-z]+ ){0,3}[a-z]+)(?:[ ,]+\1\b)+")
+
+
 def split_clauses(text: str) -> list[str]:
     """Clauses with content, conditionals kept whole; pieces without content join a neighbour."""
     clauses: list[str] = []
     scene = ""
-    for sentence in _merge_short_sentences(_SENTENCES.split(text)):
+    text = _REPEATED.sub(r"\1", text)
+    sentences = [part for sentence in _SENTENCES.split(text) for part in _run_on_conditionals(sentence)]
+    for sentence in _merge_short_sentences(sentences):
         sentence = _CONTRAST.sub("", sentence).strip()
         if _SCENE.match(sentence):
             scene = f"when {sentence}, "
@@ -641,6 +678,40 @@ def split_clauses(text: str) -> list[str]:
         sentence = _join_elaborations(sentence)
         clauses += _sentence_clauses([p.strip() for p in _JOINERS.split(sentence) if p.strip()])
     return _without_restatements([re.sub(r"\s+", " ", c).strip() for c in clauses if content_words(c)])
+
+
+# A conditional's main verb: an imperative that does not follow a subject or an auxiliary ("when I hint a card PLAY
+# it"; in "if you play a card" the verb belongs to the condition).
+_MAIN_VERBS = {"play", "discard", "keep", "hold", "save", "pick", "select", "choose", "take", "quit", "stop", "copy",
+               "throw", "leave", "end", "protect", "retain", "grab"}
+_SUBJECTS = {"i", "you", "we", "they", "he", "she", "it", "partner", "alice", "bob", "can", "could", "will", "would",
+             "to", "should", "must", "may", "might", "not", "do", "does", "did", "never", "cannot", "u", "me", "that", "who"}
+_OPENER = re.compile(r"\b(?:when|whenever|if)\b")
+
+
+def _complete_conditional(text: str) -> bool:
+    """"when I give you a number hint play them": a condition followed by a main verb of its own."""
+    words = text.split()
+    if not words or words[0] not in ("when", "whenever", "if"):
+        return False
+    return any(w in _MAIN_VERBS and i >= 3 and words[i - 1] not in _SUBJECTS for i, w in enumerate(words))
+
+
+def _run_on_conditionals(sentence: str) -> list[str]:
+    """A run-on sentence of conditionals with no punctuation ("when I give you a number hint play them when I give
+    you a colour hint hold them") is one sentence per conditional: a "when"/"if"/"whenever" after a complete
+    conditional starts a new one when what follows it is a complete conditional too. "play it when you can" and
+    "when I hint a card play it if you know it plays" stay whole (no main verb after the second opener)."""
+    starts = [m.start() for m in _OPENER.finditer(sentence)]
+    if len(starts) < 2:
+        return [sentence]
+    parts, begin = [], 0
+    for here, after in zip(starts[1:], starts[2:] + [len(sentence)]):
+        head, tail = sentence[begin:here].strip(" ,"), sentence[here:after].strip(" ,")
+        if _complete_conditional(head) and _complete_conditional(tail):
+            parts.append(head)
+            begin = here
+    return parts + [sentence[begin:]]
 
 
 _KEEP_WORDS = re.compile(r"\b(?:keep\w*|retain\w*|hold\w*|hang on|save\w*|protect\w*)\b")
@@ -719,6 +790,9 @@ def _sentence_clauses(pieces: list[str]) -> list[str]:
         if pending and _KIND_ALTERNATIVES.match(piece):
             pending = f"{pending} {piece}"
             continue
+        if clauses and not pending and _corrects(piece, clauses[-1]):
+            clauses[-1] = _corrected(piece, clauses[-1])
+            continue
         if clauses and not pending and _continues(piece, clauses[-1]):
             clauses[-1] = _joined(clauses[-1], piece)
             continue
@@ -749,6 +823,25 @@ def _sentence_clauses(pieces: list[str]) -> list[str]:
     return clauses
 
 
+def _corrects(piece: str, previous: str) -> bool:
+    """"do not keep the cards I hint, play them": an affirmative piece about "them"/"it" that starts with a verb of its
+    own, after a clause that negates another verb, is the instruction; the negated clause only says what it is not."""
+    words = piece.split()
+    negated, core = polarity(previous)
+    verb = _first_verb(previous)
+    return (bool(words) and words[0] in _VERBS and not polarity(piece)[0] and negated and verb is not None
+            and verb != words[0] and bool(re.match(r"^(?:do not|never|not|no)\b", previous))
+            and bool(_PRONOUN.search(piece)) and len(content_words(piece)) <= 2)
+
+
+def _corrected(piece: str, previous: str) -> str:
+    """The piece, its pronoun standing for the object of the negated clause: "play the cards I hint"."""
+    core = polarity(previous)[1].split()
+    verb = _first_verb(previous)
+    thing = " ".join(core[core.index(verb) + 1:]) if verb in core else ""
+    return _PRONOUN.sub(thing, piece, count=1) if thing else piece
+
+
 def _continues(piece: str, previous: str) -> bool:
     """Whether `piece` goes on with the clause before it: "in which case ...", "whether of colour or of
     rank", a list of numbers ("first 1", "next 2"), or a short piece about "it"/"them" ("so keep them safe")."""
@@ -764,11 +857,21 @@ def _continues(piece: str, previous: str) -> bool:
         re.search(r"\b(?:if|when|whenever|unless|once|until)\b", piece)
 
 
+_HANDLING = {"play", "playing", "discard", "discarding", "throw", "away", "toss", "dump", "bin", "ditch", "trash", "use"}
+
+
 def _contrast(piece: str, previous: str) -> bool:
     """"keep it, do not play it": a negated piece about "it" after a clause that is not negated restates that
-    clause by contrast, and is left out of the reading."""
-    return (polarity(piece)[0] and not polarity(previous)[0] and bool(_PRONOUN.search(piece))
-            and len(content_words(piece)) <= 3 and not re.search(r"\b(?:if|when|unless)\b", piece))
+    clause by contrast, and is left out of the reading; so does "keep those cards, do not discard or play", a
+    negated piece of nothing but the two moves keeping excludes (play and discard), with its object left out, after
+    a clause that keeps ("keep hinted cards, never discard" is two rules: discarding alone is not what keeping excludes)."""
+    if not polarity(piece)[0] or polarity(previous)[0] or re.search(r"\b(?:if|when|unless)\b", piece):
+        return False
+    if bool(_PRONOUN.search(piece)) and len(content_words(piece)) <= 3:
+        return True
+    words = set(content_words(polarity(piece)[1]))
+    both = bool(words & {"play", "playing"}) and bool(words - {"play", "playing"})
+    return both and words <= _HANDLING and bool(_KEEP_WORDS.search(previous))
 
 
 def _elided_verb(piece: str, previous: str) -> str:

@@ -19,6 +19,19 @@ The conventions (their examples are the parser's phrasings, not the benchmark's)
 Each convention also names the cue tags it explains and needs (cues.py): select-next needs UP ("one more
 than", "the number after mine"), so "pick the ball before the one I say" can never be read as copy-number
 or select-next, and "pick the ball two higher than mine" (the number 2, unexplained) is asked about.
+
+Signatures (`Convention.signature`, convention.py): the words a convention's meaning hinges on, written beside
+each definition below as alternatives ("QUIT NOW POS": a quit word, a "now" word, and an affirmative clause).
+- copy-number: affirmative (negated, it is avoid-said-number).
+- avoid-said-number: an exclusion: "not"/"never", or EXCEPT ("except", "other", "different", "anything but").
+- select-next: UP ("one more", "plus one", "higher than", "after mine"), the wrap 5 -> 1, or a bare "next"
+  (NEXT) with a reference to the said number ("the next one after what I say"); "next one" alone may be the
+  next ball in order, and is asked about. select-previous: DOWN or the wrap 1 -> 5.
+- never-quit: a negated quit ("never, ever quit"), or CONTINUE said affirmatively ("keep going", "every turn").
+- quit-immediately: a quit with NOW ("at once", "right away", "before selecting", "in the first turn"), or a
+  bare imperative quit ("quit.", "stop now"); "quit until the game ends on its own" is neither.
+- quit-after-one: a quit and ONCE; quit-on-repeat: a quit and a repeat (REPEAT, PREV or SAME).
+- even-balls-only: EVEN, or "not odd"; odd-balls-only: ODD, or "not even". select-in-order: ORDER.
 """
 
 from __future__ import annotations
@@ -114,6 +127,11 @@ def _tags(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def _signature(*alternatives: str) -> tuple[frozenset[str], ...]:
+    """Signature alternatives, each written as its tags separated by spaces: _signature("QUIT NOW POS", "QUIT BARE POS")."""
+    return tuple(frozenset(a.split()) for a in alternatives)
+
+
 _NUMBERS = ("copy-number", "select-next", "select-previous", "avoid-said-number", "even-balls-only", "odd-balls-only",
             "select-in-order")
 
@@ -143,6 +161,7 @@ CONVENTIONS = (
         ),
         negation="avoid-said-number", conflicts=_others("copy-number"),
         accepts=_tags("SAME", "REPEAT", "CONTINUE", "EX_SAME", "COND_SAY"), requires=(_tags("SELECT", "SAY", "SAME", "REPEAT"),),
+        signature=_signature("POS"),
     ),
     Convention(
         "quit-on-repeat", GAME, "I quit when you say the number I selected last.",
@@ -161,6 +180,7 @@ CONVENTIONS = (
         negation="never-quit", conflicts=("never-quit", "quit-immediately", "select-in-order"),
         accepts=_tags("QUIT", "REPEAT", "PREV", "SAME", "RESTRICT", "LATER", "NOW", "COND_SAY"),
         requires=(_tags("QUIT"), _tags("REPEAT", "PREV", "SAME")),
+        signature=_signature("QUIT REPEAT POS", "QUIT PREV POS", "QUIT SAME POS"),
     ),
     Convention(
         "select-next", GAME, "I select one more than the number you say (after 5 comes 1).",
@@ -175,7 +195,10 @@ CONVENTIONS = (
             "take the ball one higher than mine",
         ),
         conflicts=_others("select-next"),
-        accepts=_tags("UP", "WRAP_UP", "WRAP", "EX_UP", "EX_WRAP_UP", "CONTINUE", "COND_SAY"), requires=(_tags("UP", "WRAP_UP"),),
+        accepts=_tags("UP", "NEXT", "WRAP_UP", "WRAP", "EX_UP", "EX_WRAP_UP", "CONTINUE", "COND_SAY"),
+        requires=(_tags("UP", "WRAP_UP", "NEXT"),),
+        signature=_signature("UP POS", "WRAP_UP POS", "NEXT SAY POS", "NEXT COND_SAY POS", "NEXT EX_UP POS",
+                             "NEXT EX_WRAP_UP POS", "NEXT WRAP POS"),
     ),
     Convention(
         "select-previous", GAME, "I select one less than the number you say (before 1 comes 5).",
@@ -191,6 +214,7 @@ CONVENTIONS = (
         ),
         conflicts=_others("select-previous"),
         accepts=_tags("DOWN", "WRAP_DOWN", "WRAP", "EX_DOWN", "EX_WRAP_DOWN", "CONTINUE", "COND_SAY"), requires=(_tags("DOWN", "WRAP_DOWN"),),
+        signature=_signature("DOWN POS", "WRAP_DOWN POS"),
     ),
     Convention(
         "avoid-said-number", GAME, "I select any ball except the number you say.",
@@ -205,6 +229,7 @@ CONVENTIONS = (
         ),
         conflicts=_others("avoid-said-number"),
         accepts=_tags("EXCEPT", "SAME", "CONTINUE", "COND_SAY"), requires=(_tags("EXCEPT", "NOT"),),
+        signature=_signature("EXCEPT", "NOT"),
     ),
     Convention(
         "never-quit", GAME, "I select a ball every turn and never quit.", _never_quit,
@@ -220,6 +245,7 @@ CONVENTIONS = (
         ),
         conflicts=("quit-immediately", "quit-on-repeat", "quit-after-one"),
         accepts=_tags("QUIT", "CONTINUE"), requires=(_tags("QUIT", "CONTINUE"), _tags("NOT", "CONTINUE")),
+        signature=_signature("QUIT NOT", "CONTINUE POS"),
     ),
     Convention(
         "quit-immediately", GAME, "I quit at once.", _quit_immediately,
@@ -234,6 +260,7 @@ CONVENTIONS = (
         ),
         negation="never-quit", conflicts=("never-quit", "quit-on-repeat", "quit-after-one", "select-in-order"),
         accepts=_tags("QUIT", "NOW", "N0"), requires=(_tags("QUIT"),),
+        signature=_signature("QUIT NOW POS", "QUIT BARE POS"),
     ),
     Convention(
         "quit-after-one", GAME, "I quit as soon as I have selected one ball.", _quit_after_one,
@@ -247,6 +274,7 @@ CONVENTIONS = (
         ),
         negation="never-quit", conflicts=("never-quit", "quit-immediately", "select-in-order"),
         accepts=_tags("QUIT", "ONCE", "LATER", "N1", "NOW"), requires=(_tags("QUIT"), _tags("ONCE")),
+        signature=_signature("QUIT ONCE POS"),
     ),
     Convention(
         "even-balls-only", GAME, "I select only even-numbered balls (2 or 4), whatever you say.", _only(EVEN_BALLS),
@@ -259,6 +287,7 @@ CONVENTIONS = (
         ),
         negation="odd-balls-only", conflicts=_others("even-balls-only"),
         accepts=_tags("EVEN", "N2", "N4"), requires=(_tags("EVEN"),),
+        signature=_signature("EVEN POS", "ODD NOT"),
     ),
     Convention(
         "odd-balls-only", GAME, "I select only odd-numbered balls (1, 3 or 5), whatever you say.", _only(ODD_BALLS),
@@ -271,6 +300,7 @@ CONVENTIONS = (
         ),
         negation="even-balls-only", conflicts=_others("odd-balls-only"),
         accepts=_tags("ODD", "N1", "N3", "N5"), requires=(_tags("ODD"),),
+        signature=_signature("ODD POS", "EVEN NOT"),
     ),
     Convention(
         "select-in-order", GAME, "I select the balls in order (1, 2, 3, ...), whatever you say.", _select_in_order,
@@ -284,5 +314,6 @@ CONVENTIONS = (
         conflicts=_others("select-in-order") + ("quit-on-repeat", "quit-immediately", "quit-after-one"),
         accepts=_tags("ORDER", "UP", "CONTINUE", "N1", "N2", "N3", "N4", "N5", "QUIT", "LATER"),
         requires=(_tags("ORDER"),),
+        signature=_signature("ORDER POS"),
     ),
 )
