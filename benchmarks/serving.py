@@ -1,9 +1,10 @@
 """Serving capacity: Hanabi games played over Socket.IO against a real server process on 127.0.0.1, each
 figure printed beside a Flask-SocketIO echo round trip measured in the same run (the stack's own floor).
 
-The game server is `instructplay serve` (gunicorn, threaded worker, simple-websocket) with AGENT_DELAY_MS=0
-and the shipped Hanabi agents; the echo server is a bare Flask-SocketIO app served the same way, whose one
-handler sends each `echo` back. Clients are python-socketio clients (websocket transport) spread over a few
+The game server is `instructplay serve` (gunicorn, simple-websocket) with AGENT_DELAY_MS=0 and the shipped
+Hanabi agents, once with each worker of --worker (gthread, gevent: both by default, and the two compared at
+the end); the echo server is a bare Flask-SocketIO app on gunicorn's threaded worker, whose one handler sends
+each `echo` back. Clients are python-socketio clients (websocket transport) spread over a few
 client processes; each plays one game at a time, seat 0, partner `instructed` with a colour instruction,
 and starts a new game when one ends.
 
@@ -507,7 +508,8 @@ def line(label: str, r: dict[str, Any], seconds: float) -> str:
             f"  {r['replies'] / seconds:6.1f}/s  n={len(lat):<6} cpu {cpu:5.2f} ms/reply ({kernel:.2f} system; game starts included)  errors: {errors_text(r['errors'])}")
 
 
-def paced(game: ServerProcess, echo: ServerProcess, counts: list[int], args) -> None:
+def paced(game: ServerProcess, echo: ServerProcess, counts: list[int], args) -> dict[int, dict]:
+    results = {}
     for n in counts:
         print(f"\n  {n} human-paced clients ({args.pace_min:g}-{args.pace_max:g} s between moves), {args.duration:g} s:")
         e = measure(echo, "echo", n, (args.pace_min, args.pace_max), args.duration, args.warmup, args.stall_s, 1)
@@ -516,6 +518,23 @@ def paced(game: ServerProcess, echo: ServerProcess, counts: list[int], args) -> 
         print("    " + line("game", g, args.duration), flush=True)
         ratio = pct(g["latencies_ms"], 99) / pct(e["latencies_ms"], 99)
         print(f"    game p99 = {ratio:.1f} x the echo floor's p99; {g['games_done']} games finished")
+        results[n] = g
+    return results
+
+
+def compare_workers(kind: str, by_worker: dict[str, dict[int, dict]]) -> None:
+    """The gevent worker against the threaded one, measured in this run, per number of paced games."""
+    if not {"gthread", "gevent"} <= set(by_worker):
+        return
+    print(f"\n  {kind}: gevent worker against gthread, same run (CPU per move and reply; p99):")
+    for n, t in by_worker["gthread"].items():
+        g = by_worker["gevent"].get(n)
+        if g is None:
+            continue
+        cpu_t, cpu_g = (r["cpu_s"] / max(1, r["replies"]) * 1000 for r in (t, g))
+        p99_t, p99_g = pct(t["latencies_ms"], 99), pct(g["latencies_ms"], 99)
+        print(f"    {n:4d} games: cpu {cpu_g:5.2f} vs {cpu_t:5.2f} ms/reply ({cpu_t / cpu_g:.2f}x less); "
+              f"p99 {p99_g:8.1f} vs {p99_t:8.1f} ms")
 
 
 def stress(game: ServerProcess, echo: ServerProcess, levels: list[int], args) -> None:
@@ -656,7 +675,7 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_echo-server":
         from server.commands.serve import serve_forever
 
-        serve_forever(echo_app, "127.0.0.1", int(sys.argv[2]), 1000, name="echo")
+        serve_forever(echo_app, "127.0.0.1", int(sys.argv[2]), 1000, name="echo", worker="gthread")
         return
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -672,6 +691,8 @@ def main() -> None:
     p.add_argument("--profile-seconds", type=float, default=20)
     p.add_argument("--profile-top", type=int, default=25)
     p.add_argument("--stall-s", type=float, default=30, help="a reply later than this is a stall (default 30)")
+    p.add_argument("--worker", default="gthread,gevent",
+                   help="the game server's gunicorn worker(s): gthread, gevent or both, each measured in turn (default both)")
     p.add_argument("--db", default="sqlite,postgresql", help="sqlite, postgresql or both (default both)")
     p.add_argument("--postgres", default=default_postgres_url(), help="PostgreSQL URL (postgresql+psycopg://...)")
     p.add_argument("--deployment", type=int, default=0, metavar="N",
@@ -683,6 +704,7 @@ def main() -> None:
     counts = [int(x) for x in args.games.split(",") if x]
     levels = [int(x) for x in args.stress.split(",") if x]
     kinds = [k for k in args.db.split(",") if k]
+    workers = [w for w in args.worker.split(",") if w]
     if args.deployment:
         kinds = ["postgresql"]
     if "postgresql" in kinds and not args.postgres:
@@ -695,22 +717,26 @@ def main() -> None:
     try:
         for kind in kinds:
             with database(kind, folder, args.postgres) as url:
-                if args.deployment:
-                    game = DeploymentProcess(args.deployment, url, args.redis, folder, UNLIMITED)
-                    what = f"deploy/scale.py, {args.deployment} workers behind HAProxy, Redis queue"
-                else:
-                    game = game_server(url, folder, UNLIMITED)
-                    what = "gunicorn gthread, 1 process"
-                try:
-                    print(f"\n{kind}: game server {game.url} ({what}); echo floor {echo.url} (1 process)")
-                    measure(game, "game", 2, (0, 0), 3, 3, args.stall_s, 0)  # load the agents and the reader
-                    paced(game, echo, counts, args)
-                    if levels:
-                        stress(game, echo, levels, args)
-                    if args.profile and kind == kinds[0]:
-                        profile(game, args, folder)
-                finally:
-                    game.stop()
+                by_worker = {}
+                for worker in workers:
+                    extra = {**UNLIMITED, "SERVER_WORKER": worker}
+                    if args.deployment:
+                        game = DeploymentProcess(args.deployment, url, args.redis, folder, extra)
+                        what = f"deploy/scale.py, {args.deployment} {worker} workers behind HAProxy, Redis queue"
+                    else:
+                        game = game_server(url, folder, extra)
+                        what = f"gunicorn {worker}, 1 process"
+                    try:
+                        print(f"\n{kind}: game server {game.url} ({what}); echo floor {echo.url} (1 process)")
+                        measure(game, "game", 2, (0, 0), 3, 3, args.stall_s, 0)  # load the agents and the reader
+                        by_worker[worker] = paced(game, echo, counts, args)
+                        if levels:
+                            stress(game, echo, levels, args)
+                        if args.profile and kind == kinds[0]:
+                            profile(game, args, folder)
+                    finally:
+                        game.stop()
+                compare_workers(kind, by_worker)
     finally:
         echo.stop()
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from server import sockets, wire  # noqa: F401  (sockets registers the socket handlers on `socketio`)
+from server.concurrency import async_mode
 from server.config import REPO_ROOT, deal_key, load_config
 from server.db import migrate
 from server.db.store import Store, StudyStore, make_engine
@@ -56,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     research_routes.init_app(app)  # the researcher's login, the access rules of every game-data route, /research
     # async_handlers=False: each connection's messages are handled in order on the thread that reads them
     # (no new thread per message); anything slow (reading an instruction, the agent's turn) is a background task.
-    socketio.init_app(app, async_mode="threading", async_handlers=False, json=wire,
+    socketio.init_app(app, async_mode=async_mode(), async_handlers=False, json=wire,
                       message_queue=app.config["MESSAGE_QUEUE"],
                       channel=app.config["MESSAGE_QUEUE_CHANNEL"],
                       max_http_buffer_size=int(app.config["MAX_MESSAGE_BYTES"]))

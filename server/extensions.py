@@ -2,5 +2,6 @@
 
 from flask_socketio import SocketIO
 
-# threading mode everywhere (never eventlet): the most compatible mode, and agent code is CPU-bound.
+# threading mode by default (tests, `serve` with the gthread worker); server/app.py sets gevent's mode for
+# `serve --worker gevent` (server/concurrency.py says what each means for the game code).
 socketio = SocketIO(async_mode="threading")

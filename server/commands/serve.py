@@ -1,15 +1,18 @@
 """`instructplay serve`: migrate the database, start the game server, print its URL.
 
-The server is gunicorn with one worker process of the threaded worker (`gthread`) and simple-websocket for
-the WebSocket transport: Flask-SocketIO's deployment documentation recommends this for applications that
-are CPU heavy or use real threads (ours runs agents with torch in `socketio.start_background_task` threads,
-under `threading.RLock`s, and sleeps with `time.sleep`), and it closes a websocket cleanly (Werkzeug's
-development server logged a 400 error for every disconnect and took 3 s to close it). One process, because
-Socket.IO needs every request of a client to reach the process that holds its session: to use more cores,
-run several of these behind a load balancer with sticky sessions (deploy/scale.py does that on one machine).
-
-Each open websocket holds one of the worker's threads (SERVER_THREADS, 1000 by default), so that is also
-the most concurrent clients one process serves; more wait in the listen queue.
+The server is gunicorn with one worker process. By default (SERVER_WORKER=gevent, `--worker gevent`) it is
+gunicorn's gevent worker with Flask-SocketIO's gevent mode and simple-websocket: every connection is a
+greenlet on one event loop, so a message costs no thread switch, and with 500 open human-paced games a move
+and its reply took 4.4 ms of CPU against 10.2 ms with the threaded worker, in one run of
+benchmarks/serving.py. The few CPU-heavy steps (reading an instruction with the sentence-embedding model,
+training a Say-Select Bob) run in gevent's pool of native threads, so that the loop keeps serving every
+other game meanwhile (server/concurrency.py; tests/integration/test_serve.py checks it). `--worker gthread`
+is gunicorn's threaded worker, as Flask-SocketIO's deployment guide advises for CPU-heavy apps: each open
+websocket holds threads (SERVER_THREADS, 1000 by default, is also the most concurrent clients). Both close a
+websocket cleanly (Werkzeug's development server logged a 400 error for every disconnect and took 3 s).
+One process, because Socket.IO needs every request of a client to reach the process that holds its session:
+to use more cores, run several of these behind a load balancer with sticky sessions (deploy/scale.py does
+that on one machine).
 
 The app is built in the worker (never in the arbiter before forking: its background threads, database pool
 and message-queue connection must belong to the process that serves), and warmed up there (server/app.py
@@ -40,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port (default INSTRUCTPLAY_PORT or 5000)")
     parser.add_argument("--db", help="database URL (default INSTRUCTPLAY_DATABASE_URL or the SQLite file "
                                      "instance/instructplay.db); e.g. postgresql+psycopg://user@host/db")
+    parser.add_argument("--worker", choices=("gthread", "gevent"),
+                        help="gunicorn worker (default INSTRUCTPLAY_SERVER_WORKER or gevent: one event loop, less CPU "
+                             "per move with hundreds of open games; gthread: threads; server/concurrency.py)")
     parser.add_argument("--threads", type=int, help="worker threads = most concurrent connections "
                                                     "(default INSTRUCTPLAY_SERVER_THREADS or 1000)")
 
@@ -48,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from server.config import load_config
 
     config = load_config()
-    overrides = {"HOST": args.host, "PORT": args.port, "DATABASE_URL": args.db, "SERVER_THREADS": args.threads}
+    overrides = {"HOST": args.host, "PORT": args.port, "DATABASE_URL": args.db, "SERVER_THREADS": args.threads,
+                 "SERVER_WORKER": args.worker}
     config.update({k: v for k, v in overrides.items() if v})
 
     def load():
@@ -59,25 +66,36 @@ def run(args: argparse.Namespace) -> int:
         warm_up(app)  # the models and the start instruction's Bobs, so the first game waits for none of them
         return app
 
-    serve_forever(load, str(config["HOST"]), int(config["PORT"]), int(config["SERVER_THREADS"]))
+    serve_forever(load, str(config["HOST"]), int(config["PORT"]), int(config["SERVER_THREADS"]),
+                  worker=str(config["SERVER_WORKER"]))
     return 0
 
 
-def serve_forever(load: Callable[[], Any], host: str, port: int, threads: int, name: str = "instructplay") -> None:
-    """Serve the WSGI app that `load()` builds (called once, in the worker) with gunicorn's threaded worker on
-    host:port until SIGINT or SIGTERM; print "<name>: serving on URL" once it answers."""
+def serve_forever(load: Callable[[], Any], host: str, port: int, threads: int, name: str = "instructplay",
+                  worker: str = "gevent") -> None:
+    """Serve the WSGI app that `load()` builds (called once, in the worker) with gunicorn's `worker` (gthread:
+    `threads` threads; gevent: as many greenlets) on host:port until SIGINT or SIGTERM; print
+    "<name>: serving on URL" once it answers."""
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError:
         sys.exit(f"{name}: gunicorn is not installed; `./run.sh serve` installs it with the package's "
                  f"dependencies (or: pip install gunicorn)")
 
+    if worker not in ("gthread", "gevent"):
+        sys.exit(f"{name}: SERVER_WORKER must be gthread or gevent, not {worker!r}")
+    if worker == "gevent":
+        try:
+            import gevent  # noqa: F401
+        except ImportError:
+            sys.exit(f"{name}: the gevent worker needs gevent (pip install gevent; `./run.sh serve` installs it)")
+
     class Server(BaseApplication):
         def load_config(self) -> None:
             settings = {
                 "bind": [f"{host}:{port}"],
                 "workers": 1,
-                "worker_class": "gthread",
+                "worker_class": worker,
                 "threads": threads,
                 "worker_connections": threads + KEEPALIVE_CONNECTIONS,
                 "timeout": WORKER_TIMEOUT_S,

@@ -25,6 +25,7 @@ import numpy as np
 from agents.envs.say_select import ALICE, BOB, MAX_STEPS, NUM_BALLS, QUIT, SaySelectEnv, bob_prior_table
 from agents.priors import PAPER_INSTRUCTION, Prior, TablePrior
 from server import protocol
+from server.concurrency import off_loop, to_loop
 from server.db.store import NewOutcome
 from server.games.service import AgentTurn, GameAdapter, Reading, Room
 from server.messages import ProtocolError, shown
@@ -489,7 +490,7 @@ class SaySelect(GameAdapter):
                 with self.trainings.turn(queued):
                     if room.agent_slot.key != key:
                         return  # a newer instruction replaced this prior while it waited
-                    bob = self.bobs.get(reading.prior.table, room.partner.lam, progress)
+                    bob = off_loop(self.bobs.get, reading.prior.table, room.partner.lam, to_loop(progress))
         except Exception as e:
             log.exception("training Bob %s for game %s failed", key, room.id)
             with room.lock:

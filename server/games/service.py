@@ -38,6 +38,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from server import protocol
+from server.concurrency import off_loop
 from server.db.store import GameRecord, NewEvent, NewInstruction, NewOutcome, StaleGame, Store, StorageUnavailable
 from server.messages import ConfirmMsg, ExplainMsg, InstructionMsg, MoveMsg, ProtocolError, ResumeMsg, StartGame, shown
 
@@ -523,7 +524,7 @@ class GameService:
         """Read the confirmed words, store the confirmation, adopt it (the person said so: it is never asked
         about again) and answer with an understanding; then prepare the agent as for an instruction."""
         try:
-            reading = self.adapter.read(text)
+            reading = off_loop(self.adapter.read, text)  # CPU-heavy: off gevent's loop
         except Exception:
             log.exception("could not read the confirmed reading for game %s: %r", room.id, text[:200])
             self._error(reply_to, "internal", "the server could not adopt this reading; type the instruction again",
@@ -575,7 +576,7 @@ class GameService:
         with an understanding, then prepare the agent for it and start the agent's turn if it is due. Errors
         go to `reply_to`."""
         try:
-            reading = self.adapter.read(text)
+            reading = off_loop(self.adapter.read, text)  # CPU-heavy: off gevent's loop
         except Exception:
             log.exception("could not interpret an instruction for game %s: %r", room.id, text[:200])
             self._error(reply_to, "internal", "the server could not read this instruction; try rephrasing it",

@@ -4,6 +4,7 @@ when INSTRUCTPLAY_TEST_POSTGRES_URL is set (each test gets its own schema, so pa
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 POSTGRES_URL = os.environ.get("INSTRUCTPLAY_TEST_POSTGRES_URL")
 
@@ -35,6 +37,16 @@ def fresh_database(backend: str, tmp_path: Path) -> Iterator[str]:
     try:
         yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        # A test's app may still be finishing a background write (an instruction read after the test's last
+        # message); PostgreSQL may then pick the DROP as a deadlock's victim: the write goes through, and
+        # the DROP is tried again.
+        for attempt in range(10):
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                break
+            except OperationalError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.5)
         admin.dispose()

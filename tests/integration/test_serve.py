@@ -1,17 +1,21 @@
 """`instructplay serve` as `./run.sh serve` and the Dockerfile run it: gunicorn's threaded worker with
-simple-websocket, one process, SQLite. It prints its URL once it answers, closes websockets cleanly
-(Werkzeug's development server logged a 400 for every disconnect and took 3 s to close), and stops on
-SIGTERM with a client still connected."""
+simple-websocket, one process, SQLite; and with the gevent worker (SERVER_WORKER=gevent). It prints its URL
+once it answers, closes websockets cleanly (Werkzeug's development server logged a 400 for every
+disconnect and took 3 s to close), keeps answering while a Say-Select Bob trains (under gevent the
+training runs off the event loop: server/concurrency.py), and stops on SIGTERM with a client still
+connected."""
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import subprocess
 import sys
 import time
 import urllib.request
 
+import pytest
 import socketio as socketio_client
 
 from server.config import REPO_ROOT
@@ -20,11 +24,13 @@ from tests.integration.test_deployment import free_port
 STARTUP_S = 180
 
 
-def test_serve_prints_its_url_closes_websockets_cleanly_and_stops_on_sigterm(tmp_path):
+@pytest.mark.parametrize("worker", ["gthread", "gevent"])
+def test_serve_prints_its_url_closes_websockets_cleanly_and_stops_on_sigterm(tmp_path, worker):
     port = free_port()
     env = {**os.environ, "INSTRUCTPLAY_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-           "INSTRUCTPLAY_PRIOR_BACKEND": "table", "INSTRUCTPLAY_BOB_CACHE_DIR": str(tmp_path / "bobs"),
-           "INSTRUCTPLAY_BOB_EPISODES": "2000", "INSTRUCTPLAY_DEAL_KEY": "0" * 64, "PYTHONUNBUFFERED": "1"}
+           "INSTRUCTPLAY_SERVER_WORKER": worker, "INSTRUCTPLAY_BOB_SEED": "5",
+           "INSTRUCTPLAY_PRIOR_BACKEND": "conventions", "HF_HUB_OFFLINE": "1", "INSTRUCTPLAY_BOB_CACHE_DIR": str(tmp_path / "bobs"),
+           "INSTRUCTPLAY_BOB_EPISODES": "6000", "INSTRUCTPLAY_DEAL_KEY": "0" * 64, "PYTHONUNBUFFERED": "1"}
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=REPO_ROOT,
@@ -37,7 +43,8 @@ def test_serve_prints_its_url_closes_websockets_cleanly_and_stops_on_sigterm(tmp
             time.sleep(0.2)
         with urllib.request.urlopen(url + "/api/partners?game=hanabi", timeout=30) as r:  # answers once printed
             assert r.status == 200
-        assert "gthread" in log_path.read_text()
+        assert f"Using worker: {worker}" in log_path.read_text()
+        answers_while_a_bob_trains(url)
 
         for transports in (["websocket"], ["polling", "websocket"]):
             client = socketio_client.Client(reconnection=False)
@@ -67,3 +74,39 @@ def test_serve_prints_its_url_closes_websockets_cleanly_and_stops_on_sigterm(tmp
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def answers_while_a_bob_trains(url: str) -> None:
+    """A Say-Select instruction that needs a new Bob (seconds of CPU): the server answers pages and other
+    games meanwhile, and the game goes on with the trained Bob."""
+    client = socketio_client.Client(reconnection=False)
+    seen: dict[str, list] = {"game_started": [], "agent_status": [], "agent_move": []}
+    trained = threading.Event()
+    for name, box in seen.items():
+        client.on(name, lambda data, box=box: box.append(data))
+    client.on("agent_status", lambda data: (seen["agent_status"].append(data),
+                                           data["status"] in ("ready", "failed") and trained.set()))
+    client.connect(url, transports=["websocket"], wait_timeout=60)
+    # a Bob told to quit at once never scores perfectly, so the fast trainer runs all its BOB_EPISODES
+    client.emit("start_game", {"game": "say-select", "partner": "instructq", "seat": 0,
+                               "instruction": "quit at once"})
+    deadline = time.monotonic() + 120
+    while not any(s["status"] == "training" for s in seen["agent_status"]) and not trained.is_set():
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.02)
+    answered = 0
+    while not trained.is_set() and time.monotonic() < deadline:
+        t = time.monotonic()
+        with urllib.request.urlopen(url + "/api/partners?game=say-select", timeout=30) as r:
+            assert r.status == 200
+        assert time.monotonic() - t < 5, "the server stopped answering while a Bob trained"
+        answered += 1
+    assert trained.wait(120) and seen["agent_status"][-1]["status"] == "ready", seen["agent_status"]
+    assert answered >= 3  # asked again and again while it trained (a blocked server answers once, after)
+    gid = seen["game_started"][0]["game_id"]
+    client.emit("move", {"game_id": gid, "move": {"say": 3}})
+    deadline = time.monotonic() + 60
+    while not seen["agent_move"]:
+        assert time.monotonic() < deadline, "no agent move after the Bob was trained"
+        time.sleep(0.05)
+    client.disconnect()
