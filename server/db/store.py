@@ -9,6 +9,7 @@ connection of the pool came free in time: the server is overloaded, the database
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,9 +131,14 @@ class Store:
         self.engine = engine
 
     def _write(self, what: str, work) -> None:
+        with self._storing(what), Session(self.engine) as session, session.begin():
+            work(session)
+
+    @contextmanager
+    def _storing(self, what: str) -> Iterator[None]:
+        """A write's failures as the server reports them: StaleGame, StorageBusy or StorageUnavailable."""
         try:
-            with Session(self.engine) as session, session.begin():
-                work(session)
+            yield
         except IntegrityError as e:
             raise StaleGame(f"{what}: {e.orig}") from e
         except PoolTimeout as e:
@@ -167,27 +173,20 @@ class Store:
 
         new_status = "over" if outcome is not None else status
         now = utcnow()
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(Event), [_event_values(game_id, e, now) for e in events])
-                if instruction is not None:
-                    conn.execute(insert(Instruction).values(
-                        game_id=game_id, event_seq=instruction.event_seq, text=instruction.text,
-                        backend=instruction.backend, prior=instruction.prior, understood=instruction.understood,
-                        created_at=now))
-                if outcome is not None:
-                    conn.execute(insert(Outcome).values(game_id=game_id, score=outcome.score,
-                                                        total_reward=outcome.total_reward, k=outcome.k,
-                                                        turns=outcome.turns, created_at=now))
-                if new_status is not None:
-                    conn.execute(update(Game).where(Game.id == game_id).values(status=new_status, ended_at=now))
-        except IntegrityError as e:
-            raise StaleGame(f"storing {', '.join(e.type for e in events)} for game {game_id}: {e.orig}") from e
-        except PoolTimeout as e:
-            raise self._busy(f"storing events for game {game_id}", e) from e
-        except (SQLAlchemyError, OSError) as e:
-            log.error("storage unavailable while storing events for game %s: %s", game_id, e)
-            raise StorageUnavailable(f"the database is unavailable ({type(e).__name__}); nothing was stored") from e
+        with self._storing(f"storing {', '.join(e.type for e in events)} for game {game_id}"), \
+                self.engine.begin() as conn:
+            conn.execute(insert(Event), [_event_values(game_id, e, now) for e in events])
+            if instruction is not None:
+                conn.execute(insert(Instruction).values(
+                    game_id=game_id, event_seq=instruction.event_seq, text=instruction.text,
+                    backend=instruction.backend, prior=instruction.prior, understood=instruction.understood,
+                    created_at=now))
+            if outcome is not None:
+                conn.execute(insert(Outcome).values(game_id=game_id, score=outcome.score,
+                                                    total_reward=outcome.total_reward, k=outcome.k,
+                                                    turns=outcome.turns, created_at=now))
+            if new_status is not None:
+                conn.execute(update(Game).where(Game.id == game_id).values(status=new_status, ended_at=now))
 
     def last_seq(self, game_id: str) -> int | None:
         """The seq of the game's latest stored event (None: no such game): what is current, whatever a
@@ -355,8 +354,7 @@ def _add_participant(session: Session, participant_id: str) -> None:
 
 
 def _event_row(game_id: str, e: NewEvent) -> Event:
-    return Event(game_id=game_id, seq=e.seq, turn=e.turn, actor=e.actor, type=e.type, move=e.move,
-                 payload=e.payload)
+    return Event(**_event_values(game_id, e, utcnow()))
 
 
 def _event_values(game_id: str, e: NewEvent, now: datetime) -> dict[str, Any]:

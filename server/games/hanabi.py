@@ -613,7 +613,6 @@ class Hanabi(GameAdapter):
         return AgentTurn(
             agent=agent, view=game, legal=legal,
             log_prior=None if prior is None else np.asarray(prior["log_probs"], dtype=np.float64),
-            lam=self.lam(room.partner),
             # the explanation says "you asked me" only when the adopted instruction called for the agent's convention
             asked=reading is not None and reading.prior.role == agent.convention,
             record={"prior": prior, "prior_shown": shown,

@@ -520,5 +520,5 @@ class SaySelect(GameAdapter):
             bob, key, prior, game = room.agent_slot.bob, room.agent_slot.key, room.reading.prior, room.game
         prev, said = game.bob_context()
         return AgentTurn(agent=bob, view=(prev, said), legal=range(NUM_BALLS + 1),
-                         log_prior=prior.table[prev, said - 1], lam=room.partner.lam,
+                         log_prior=prior.table[prev, said - 1],
                          record={"prior": prior_row(prior.table, prev, said, prior.backend), "bob": key})

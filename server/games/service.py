@@ -127,7 +127,6 @@ class AgentTurn:
     view: Any
     legal: Sequence[int]
     log_prior: np.ndarray | None    # log p over `legal`, or None without an adopted instruction
-    lam: float                      # the partner's lambda; the agent reports the one it applied
     asked: bool = False             # the person asked for this agent's own convention
     record: dict[str, Any] = field(default_factory=dict)  # stored with the move (e.g. the prior shown)
 
@@ -677,8 +676,8 @@ class GameService:
             return
         started = time.perf_counter()
         inputs = self.adapter.agent_turn(room)
-        lam = inputs.lam if room.settings.lam is None else room.settings.lam
-        decision = inputs.agent.act(inputs.view, inputs.legal, inputs.log_prior, lam, asked=inputs.asked)
+        # the room's lambda (a study condition's, else the partner's); the agent reports the one it applied
+        decision = inputs.agent.act(inputs.view, inputs.legal, inputs.log_prior, room.lam, asked=inputs.asked)
         think_ms = round((time.perf_counter() - started) * 1000, 3)
         started = time.perf_counter()
         time.sleep((self.delay_ms if room.settings.delay is None else room.settings.delay.draw(self._rng)) / 1000)

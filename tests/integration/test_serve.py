@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -82,8 +82,8 @@ def answers_while_a_bob_trains(url: str) -> None:
     client = socketio_client.Client(reconnection=False)
     seen: dict[str, list] = {"game_started": [], "agent_status": [], "agent_move": []}
     trained = threading.Event()
-    for name, box in seen.items():
-        client.on(name, lambda data, box=box: box.append(data))
+    for name in ("game_started", "agent_move"):
+        client.on(name, seen[name].append)
     client.on("agent_status", lambda data: (seen["agent_status"].append(data),
                                            data["status"] in ("ready", "failed") and trained.set()))
     client.connect(url, transports=["websocket"], wait_timeout=60)
