@@ -2,6 +2,6 @@
 
 from flask_socketio import SocketIO
 
-# threading mode by default (tests, `serve` with the gthread worker); server/app.py sets gevent's mode for
+# threading mode (tests, `serve`'s default gthread worker); server/app.py sets gevent's mode under
 # `serve --worker gevent` (server/concurrency.py says what each means for the game code).
 socketio = SocketIO(async_mode="threading")
