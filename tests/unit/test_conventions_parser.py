@@ -402,3 +402,63 @@ FREQUENCY_AND_POSITION = [  # modifiers no convention has
 def test_frequencies_and_positions_without_a_convention_are_asked_about(game, text):
     u = understand(game, text)
     assert u.clarify and u.not_understood, u.understood
+
+
+# -- the whitelist: a clause is adopted only when its reading accounts for every content word ----------------
+
+STRANGER_WORDS = [  # (game, text, a word the reading cannot account for) -- none of these is in a collection
+    ("say-select", "pick whichever ball seems smartest to you", "smartest"),
+    ("say-select", "copy my number unless it feels unlucky", "unlucky"),
+    ("hanabi", "play the card two higher than the one I clue", "higher"),
+    ("hanabi", "hint often but only about purple cards", "purple"),
+    ("hanabi", "quit when I repeat a hint", "quit"),
+    ("say-select", "never discard the ball I say", "discard"),
+]
+
+
+@pytest.mark.parametrize("game, text, word", STRANGER_WORDS)
+def test_a_word_the_reading_does_not_account_for_is_asked_about_by_name(game, text, word):
+    u = understand(game, text)
+    assert u.clarify and word in u.question
+
+
+@pytest.mark.parametrize("game, text, expected", [
+    ("say-select", "mirror the ball I call out", "copy-number"),
+    ("say-select", "in any case quit the game right away", "quit-immediately"),
+    ("hanabi", "toss your oldest card when you have to discard", "discard-oldest"),
+    ("hanabi", "hold on to whatever I touch with a colour clue", "keep-hinted-by-color"),
+])
+def test_synonyms_and_words_that_frame_a_rule_do_not_make_it_ask(game, text, expected):
+    u = understand(game, text)
+    assert [c for c, _ in u.understood] == [expected] and not u.clarify, u.question
+
+
+@pytest.mark.parametrize("game, text", [
+    ("say-select", "don't NOT select my number"),
+    ("say-select", "never not quit"),
+    ("hanabi", "do not not discard"),
+])
+def test_a_double_negation_is_asked_about_not_counted_away(game, text):
+    u = understand(game, text)
+    assert u.clarify and not u.contradictory
+
+
+def test_a_question_about_the_persons_own_move_is_not_an_instruction():
+    u = understand("hanabi", "should I clue you more often?")
+    assert u.clarify
+
+
+def test_a_negated_piece_that_denies_the_verb_before_it_is_a_contradiction_not_a_contrast():
+    u = understand("hanabi", "play whatever I clue but hold them, don't play them")
+    assert u.clarify and "play" in " ".join(u.not_understood)
+
+
+def test_not_just_widens_a_rule_and_is_asked_about():
+    u = understand("say-select", "copy my number, and quit when I repeat any ball you took before, not just the last one")
+    assert u.clarify and any("last" in t for t in u.not_understood)
+
+
+def test_a_sequence_no_convention_counts_is_asked_about():
+    assert understand("say-select", "pick the balls in order 5 4 3 2 1").clarify
+    u = understand("say-select", "pick the balls in order 1 2 3 4 5")
+    assert [c for c, _ in u.understood] == ["select-in-order"] and not u.clarify

@@ -210,10 +210,14 @@ def cues(game: str, clause: str) -> dict[str, tuple[str, ...]]:
             found.setdefault(tag, []).append(match.group(0).strip())
             return " " + "_" * max(1, len(match.group(0)) - 2) + " "
         text = pattern.sub(take, text)
+    values = []
     for match in _NUMBER.finditer(text):
         word = match.group(0)
         value = _value(word)
+        values.append(value)
         found.setdefault(f"N{value}" if 0 <= value <= 5 else "VAGUE", []).append(word)
+    if len(values) >= 3 and values != sorted(values):   # "in order 5 4 3 2 1": a sequence no convention counts
+        found.setdefault("VAGUE", []).append(" ".join(str(v) for v in values))
     return {tag: tuple(words) for tag, words in found.items()}
 
 

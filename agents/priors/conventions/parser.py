@@ -31,8 +31,10 @@ The reading of one instruction, step by step:
    has the cues it needs (`requires`: select-next needs UP; color-hint-play needs a colour word) and, in
    Hanabi, is about the kind of hint the clause names. A clause that is (nearly) one of the examples
    (cosine >= EXACT) is that example's convention.
-7. Judging: a clause is understood when its best candidate matches well and clearly beats the next
-   candidate; unclear when candidates are close or weak (the close ones become choices) or when no
+7. Judging: a clause is understood when its best candidate matches well, clearly beats the next
+   candidate and accounts for every content word of the clause (the whitelist, `_strangers`: a cue word, a
+   plain game word, a word of the candidate's own phrasings or a listed synonym of one, or a word that never
+   changes a rule; any other word is named in the question), with no double negation; unclear when candidates are close or weak (the close ones become choices) or when no
    candidate explains its cues (the unexplained words are named); off-topic when it matches nothing and
    has no cue (a remark about the weather, in a sentence of its own next to an instruction, is set aside
    as an aside). Two clauses asking for conflicting conventions make the instruction contradictory: one
@@ -45,7 +47,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -116,12 +118,12 @@ _VARIABLE = re.compile(r"\b(say|says|said|select|choose|pick|take|call|calls|if|
 _ABBREVIATIONS = {"pls": "please", "plz": "please", "u": "you", "ur": "your", "r": "are", "clr": "color",
                   "col": "color", "num": "number", "nr": "number", "b4": "before", "thx": "thanks", "pos": "position",
                   "rn": "right now", "em": "them", "alot": "a lot", "1st": "first", "2nd": "second", "w": "with",
-                  "abt": "about", "da": "the", "ya": "you", "crit": "critical", "crits": "critical cards", "smth": "something", "sth": "something", "smthg": "something", "dunno": "do not know",
+                  "abt": "about", "da": "the", "ya": "you", "crit": "critical", "crits": "critical cards", "smth": "something", "sel": "select", "poss": "possible", "sth": "something", "smthg": "something", "dunno": "do not know",
                   "tho": "though", "wat": "what", "fr": "", "ngl": "", "tbh": "", "frfr": "", "istg": "", "ong": "", "smh": "", "cuz": "because", "bc": "because", "idk": "i do not know", "nvm": "never mind"}
 # Words and phrases that carry no instruction, dropped before reading: greetings, thanks, fillers, hedges and
 # politeness. What is left of a sentence of nothing but these is nothing.
 _FILLERS = re.compile(
-    r"\b(?:good luck|have fun|gl ?hf|glhf|thanks|thank you|please|kindly|dear|buddy|mate|lol|haha\w*|lmao|hehe|"
+    r"\b(?:(?:thank you|thanks) (?:so|very) much|good luck|have fun|gl ?hf|glhf|thanks|thank you|please|kindly|dear|buddy|mate|lol|haha\w*|lmao|hehe|"
     r"umm*|uhh*|ugh|yo|hi|hello|hey|okay|ok|alright|anyway|so+|well|now then|got it|how hard is that|"
     r"(?:thank you|thanks)(?: (?:so|very) much)?(?: for (?:your|the) \w+)?(?=\s*(?:[.!?]|$))|"
     r"however|i could be wrong|though i could be wrong|(?:it )?seems to me(?: that)?|i wanted you to|"
@@ -133,10 +135,11 @@ _FILLERS = re.compile(
     r"if that is alright|if that is ok|if you do not mind|if (?:it|that|this)(?: is| would be)? not (?:too much )?(?:trouble|a problem|a bother|too much to ask|too much)|"
     r"(?:you )?(?:might|may) (?:want to )?consider|would you mind|bro|bruh|dude|fam|"
     r"i think|i guess|i suppose|i reckon|i believe|i mean|"
-    r"maybe|perhaps|probably|basically|actually|really|exactly|precisely|just(?! (?:took|taken|picked|selected|chose|chosen|grabbed|got|had|drew|drawn|now))|simply|how about|could you|would you|can you|"
+    r"maybe|perhaps|probably|basically|actually|really|exactly|precisely|(?<!not )just(?! (?:took|taken|picked|selected|chose|chosen|grabbed|got|had|drew|drawn|now))|simply|how about|could you|would you|can you|"
     r"you could|you should|you must(?: to)?|you ought to|you need to|you have to|try to|i want you to|i need you to|"
     r"i would like you to|i would prefer (?:it )?(?:that|if)|i would ask that|i would appreciate it if|"
-    r"it would be best if|i would rather|i would prefer|let us|lets|do your best|i am not (?:really )?sure(?: how this works| what to say)?|"
+    r"it would be best if|(?:i think )?the (?:best|most sensible|simplest|easiest) (?:thing|plan|idea|approach|way|strategy|arrangement)"
+    r"(?: (?:would be|is|will be))?(?: (?:for you |if you ))?|i would rather|i would prefer|let us|lets|do your best|i am not (?:really )?sure(?: how this works| what to say)?|"
     r"i do not (?:really )?understand this game(?: yet)?|sorry)\b|^\s*now\s*(?=,)")
 _HEADINGS = re.compile(r"(?:^|(?<=[.;!?\n]))\s*(?:rules?|plan|strategy|note|two things|three things|here is the deal|"
                        r"listen|ok so|so)\s*(?:means|:)\s*")
@@ -177,7 +180,7 @@ _PLAIN = {  # words of a game that say nothing about how to play it
 _RULE_MARKER = re.compile(r"\b(?:always|never|not|no|do not)\b")
 _SEQUENCE = {"first", "next", "then", "second", "third", "after", "that", "and", "so", "on"}
 _ELABORATION = re.compile(r"^(?:like|for example|for instance|say)\b")
-_CONTRAST = re.compile(r"\s*(?:,\s*(?:not|no)\s+|,\s*(?:not|never)\s+(?=\w+ed\b)|\brather than\b|\binstead of\b)([^,;.]*)")
+_CONTRAST = re.compile(r"\s*(?:,\s*(?:not|no)\s+(?!just\b|only\b|merely\b|simply\b)|,\s*(?:not|never)\s+(?=\w+ed\b)|\brather than\b|\binstead of\b)([^,;.]*)")
 _SENTENCES = re.compile(r"[.;!?\n]+")
 # "and then" joins a sequence ("choose a single ball and then withdraw"), kept whole; it starts a rule of its own when
 # what follows has its own time or condition ("select the number I say and then quit after you select one").
@@ -217,6 +220,7 @@ class Reading:
     unexplained: tuple[str, ...] = ()   # words of cues no candidate convention explains
     alternatives: tuple[str, ...] = ()  # candidates close to the best, offered as choices when unsure
     sure_above: float = SURE_ABOVE      # the score that made this match sure (lower when cues back it)
+    strangers: tuple[str, ...] = ()     # content words the best candidate's own phrasings never use
 
     @property
     def confidence(self) -> float:
@@ -282,17 +286,25 @@ class Parser:
         self._examples: list[tuple[str, bool]] = []   # (convention id, negated) per example clause
         self._matrix: np.ndarray | None = None
         self._known: frozenset[str] | None = None
+        self._vocabulary: dict[str, frozenset[str]] = {}   # per convention: the stems its phrasings use
+        self._plain = frozenset(_stem(w) for w in _PLAIN[game])
         self._speller: _Speller | None = None
 
     def understand(self, instruction: str) -> Understanding:
         self._prepare()
-        clauses = split_clauses(self._spell(normalise(instruction)))
+        text = self._spell(normalise(instruction))
+        clauses = split_clauses(text)
         if not clauses:
             return self._off_topic(instruction, ())
         polarities = [polarity(c) for c in clauses]
         vectors = self.embedder.embed([core for _, core in polarities])
         readings = tuple(self._read(clause, negated, core, vector)
                          for clause, (negated, core), vector in zip(clauses, polarities, vectors))
+        doubled = _DOUBLE_NEGATION.findall(text)
+        if doubled:   # "don't NOT pick my number": a double negation is asked about, never resolved by counting
+            readings = tuple(replace(r, status="unclear", strangers=tuple(_unique(doubled)))
+                             if r.status == "understood" and set(r.text.split()) & _NEGATIONS else r
+                             for r in readings)
         return self._judge(instruction, self._set_asides(readings))
 
     def text_of(self, conventions: Sequence[str]) -> str:
@@ -313,6 +325,9 @@ class Parser:
                     self._examples.append((convention.id, negated))
                     cores.append(core)
         domain = {w for text in cores for w in _WORD.findall(text)}
+        self._vocabulary = {c.id: frozenset(_stem(w) for text in (*c.examples, c.description, c.id.replace("-", " "))
+                                            for w in _WORD.findall(normalise(text)))
+                            for c in self.conventions.values()}
         self._known = self.embedder.vocabulary() | domain | _STOPWORDS
         self._speller = _Speller(domain)
         self._matrix = self.embedder.embed(cores)
@@ -375,14 +390,28 @@ class Parser:
                 sure = COVERED_SURE_ABOVE
             elif meaningful:
                 sure = CUED_SURE_ABOVE
+        strangers = self._strangers(core, found, cid, fit[cid][1])
         if score < OFF_TOPIC_BELOW and not meaningful:
             status = "off-topic"
-        elif score >= sure and score - runner_up >= CLEAR_MARGIN:
+        elif score >= sure and score - runner_up >= CLEAR_MARGIN and not strangers and not _doubts(clause):
             status = "understood"
         else:
             status = "unclear"
         close = tuple(c for c in fitting[:3] if fit[c][0] >= min(sure, max(OFF_TOPIC_BELOW, score - CHOICE_WITHIN)))
-        return Reading(clause, cid, score, runner_up, negated, fit[cid][1], status, tags, (), close, sure)
+        return Reading(clause, cid, score, runner_up, negated, fit[cid][1], status, tags, (), close, sure, strangers)
+
+    def _strangers(self, core: str, found: dict[str, tuple[str, ...]], cid: str, base: str) -> tuple[str, ...]:
+        """The content words of a clause that nothing explains for its reading as `cid`: not a cue word, not a
+        plain word of the game, and never used by the phrasings of `cid` (or of `base`, the convention whose
+        example matched). A word the reading does not account for may change what the clause means ("pick
+        whichever ball you think is best", "play the card one higher than I hint"): the agent asks, never
+        guesses. Words are compared by stem ("hinted" is "hint")."""
+        cue_words = {_stem(w) for words in found.values() for phrase in words for w in _WORD.findall(phrase)}
+        known = self._vocabulary[cid] | self._vocabulary.get(base, frozenset()) | cue_words
+        synonyms = _SYNONYMS[self.game]
+        return tuple(_unique(w for w in content_words(core)
+                             if w not in _HARMLESS and len(w) > 1 and not w.isdigit()
+                             and not {_stem(w), _stem(synonyms.get(w, w))} & (known | self._plain)))
 
     def _covered(self, clause: str, found: dict[str, tuple[str, ...]]) -> bool:
         """Whether every content word of the clause is a cue word or a plain word of the game ("ball",
@@ -505,6 +534,9 @@ class Parser:
             if r.unexplained:
                 words = ", ".join(f"\"{w}\"" for w in _unique(r.unexplained))
                 parts.append(f"I did not understand \"{r.text}\": I know no convention for {words} there.")
+            elif r.strangers:
+                words = ", ".join(f"\"{w}\"" for w in r.strangers)
+                parts.append(f"I did not understand \"{r.text}\": I am not sure what {words} means there.")
             else:
                 parts.append(f"I did not understand \"{r.text}\".")
         if len(choices) > 1:
@@ -649,6 +681,64 @@ def _mask_parentheses(text: str) -> str:
         body = re.sub(r",", " ", match.group(1))
         return " " + re.sub(r"\band\b", "plus", body) + " "
     return re.sub(r"\(([^()]*)\)", inner, text).replace("(", " ").replace(")", " ")
+
+
+# Words that never change what a rule asks for: prepositions and particles, words that frame a case ("in that
+# case", "at any point", "for example"), framing verbs ("treat X as", "take that as"), intensifiers and
+# the pieces of a table that are not a move. Words that do change it (best, good, higher, lowest, twice, second,
+# other, early, usually, ...) are not here: the agent asks about them unless the convention's own phrasings use them.
+_HARMLESS = frozenset(
+    "about from out away under during into onto over off through within upon across along around back up down "
+    "example examples instance case cases event events moment point points circumstance circumstances condition "
+    "conditions situation situations scenario anything everything something anyone everybody whatsoever "
+    "otherwise instead either ahead kind kindly quite possibly certainly definitely absolutely totally "
+    "itself yourself myself yourselves ourselves own whole entire exactly directly simply straight straightaway "
+    "treat consider regard regarded make made let see remember try need needs wish prefer agree use using used "
+    "happen happens happened feel going gonna wanna gotta count counts signal signals sign cue cues message code "
+    "rule rules convention conventions strategy plan idea approach policy default instruction instructions request "
+    "note tip reminder early prematurely wait waiting "
+    "yes yeah yep sure thats lets still course cool fine great nice awesome good-luck "
+    "episode step steps move moves action actions option options choice choices standard direct directly "
+    "precisely certain exact least among type kind sort such equals equal goes identity "
+    "jeez gosh geez omg wow damn dammit ugh argh".split())
+# Words the conventions' phrasings do not use but mean one of theirs, per game (checked by stem).
+_SYNONYMS = {
+    "say-select": {"mirror": "copy", "echo": "copy", "match": "same", "identical": "same", "withdraw": "quit",
+                   "exit": "quit", "leave": "quit", "resign": "quit", "forfeit": "quit", "figure": "number",
+                   "digit": "number", "value": "number", "corresponding": "same", "listen": "hear",
+                   "playing": "game"},
+    "hanabi": {"dump": "discard", "chuck": "discard", "bin": "discard", "toss": "discard", "ditch": "discard",
+               "trash": "discard", "scrap": "discard", "burn": "discard", "hold": "keep", "retain": "keep",
+               "preserve": "keep", "protect": "keep", "safe": "keep", "safely": "keep", "touch": "hint",
+               "touched": "hint", "touches": "hint", "point": "hint", "mark": "hint", "say": "hint", "tell": "hint",
+               "mention": "hint", "show": "hint", "indicate": "hint", "spam": "often", "frequently": "often",
+               "stack": "play", "stacks": "play", "pile": "play", "firework": "play", "fireworks": "play",
+               "playables": "playable", "good": "playable", "table": "play", "fits": "playable", "fit": "playable", "colour": "color", "colours": "color",
+               "colors": "color", "numbers": "rank", "number": "rank", "value": "rank", "slot": "card", "slots": "card"},
+}
+_IRREGULAR = {"taken": "take", "took": "take", "chosen": "choose", "chose": "choose", "threw": "throw",
+              "thrown": "throw", "drew": "draw", "drawn": "draw", "gave": "give", "given": "give", "told": "tell",
+              "said": "say", "held": "hold", "kept": "keep", "left": "leave", "got": "get", "gotten": "get"}
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to match a word with its forms in the phrasings: "hinted", "hints" -> "hint"."""
+    word = _IRREGULAR.get(word, word)
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+# Doubts the embedding cannot see: a double negation ("don't NOT pick my number", "never not play"), or a
+# question about what the person should do ("should I hint you more?"). Both are reasons to ask.
+_DOUBLE_NEGATION = re.compile(r"\b(?:not|never) (?:not|never)\b")
+_OWN_QUESTION = re.compile(r"^(?:should|shall|do|can|may|must|could) (?:i|we)\b")
+
+
+def _doubts(clause: str) -> bool:
+    return bool(_OWN_QUESTION.match(clause))
 
 
 def content_words(text: str) -> list[str]:
@@ -867,11 +957,21 @@ def _contrast(piece: str, previous: str) -> bool:
     a clause that keeps ("keep hinted cards, never discard" is two rules: discarding alone is not what keeping excludes)."""
     if not polarity(piece)[0] or polarity(previous)[0] or re.search(r"\b(?:if|when|unless)\b", piece):
         return False
+    negated_verbs = {w for w in _after_negation(piece) if w in _VERBS}
+    if _first_verb(previous) in negated_verbs:   # "play the cards I hint, but do not play them": a contradiction
+        return False
     if bool(_PRONOUN.search(piece)) and len(content_words(piece)) <= 3:
         return True
     words = set(content_words(polarity(piece)[1]))
     both = bool(words & {"play", "playing"}) and bool(words - {"play", "playing"})
     return both and words <= _HANDLING and bool(_KEEP_WORDS.search(previous))
+
+
+def _after_negation(clause: str) -> list[str]:
+    """The words that follow the first negation word of a clause ("keep them, do not play them" -> play them)."""
+    words = clause.split()
+    at = next((i for i, w in enumerate(words) if w in _NEGATIONS), len(words))
+    return words[at + 1:]
 
 
 def _elided_verb(piece: str, previous: str) -> str:
