@@ -1,4 +1,4 @@
-# instructplay server image: one server process (gunicorn, threaded worker, simple-websocket) on port 5000.
+# instructplay server image: one server process (gunicorn, gevent worker; `--worker gthread` for threads) on port 5000.
 #
 #   docker build -t instructplay .
 #   docker run -p 5000:5000 -v instructplay-data:/app/instance instructplay

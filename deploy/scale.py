@@ -10,7 +10,7 @@ What it does, in order:
 2. installs HAProxy from Debian's packages if it is missing (apt-get, as root; otherwise it says what to run),
 3. brings the database to the newest schema once (so the workers do not race to migrate it),
 4. starts the workers, `instructplay serve` on 127.0.0.1:5001, 5002, ... (one gunicorn process each, the
-   threaded worker, or SERVER_WORKER), with one shared SECRET_KEY and DEAL_KEY and a database pool sized so that all of them
+   gevent worker, or SERVER_WORKER), with one shared SECRET_KEY and DEAL_KEY and a database pool sized so that all of them
    fit in PostgreSQL's max_connections,
 5. writes deploy/haproxy.cfg, filled in, to the run folder and starts HAProxy on --port,
 6. prints `instructplay: serving on http://127.0.0.1:8000/ ...` once HAProxy answers, and writes

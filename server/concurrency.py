@@ -1,10 +1,10 @@
 """How the server runs work besides answering messages, under either of `instructplay serve`'s workers.
 
-- `gthread` (the default of `serve`): gunicorn's threaded worker; Flask-SocketIO's `threading` mode (also
+- `gthread` (`serve --worker gthread`): gunicorn's threaded worker; Flask-SocketIO's `threading` mode (also
   what tests run in). Every open
   websocket holds OS threads (gunicorn's, simple-websocket's reader, engine.io's writer), and background
   tasks are threads. Simple and robust: CPU-heavy work just runs in its thread.
-- `gevent` (`serve --worker gevent`): gunicorn's gevent worker; Flask-SocketIO's `gevent` mode. One OS thread runs every connection
+- `gevent` (the default of `serve`): gunicorn's gevent worker; Flask-SocketIO's `gevent` mode. One OS thread runs every connection
   as a greenlet, with no thread switches per message: with 500 open human-paced games it took 3.9 ms of CPU
   per move and reply against 9.1 ms for gthread, in the same benchmark session (benchmarks/serving.py
   --worker). But a greenlet that computes for long stops every other game, so the few CPU-heavy steps
@@ -14,13 +14,15 @@
 
 Under `threading` both are plain calls, so the game code is the same for both workers.
 
-Why gevent is not the default: in tests/integration/test_deployment.py's 20 games at once, with the
-machine's other core busy, a game under gevent workers once waited for an instruction's understanding that
-never came (1 run in 3). The same test also stalls under the threaded workers, on this code and on the code
-before it (2 runs in 4 there: an agent_move seen before the state it follows), so the cause may be shared
-(the deployment's Redis path) rather than gevent's; but the reading code does take `threading` locks (the
-embedder's, the prior cache's) that gevent has patched, from the loop and from native threads at once,
-which is worth ruling out (gevent.monkey.get_original gives real locks) before gevent becomes the default.
+Locks shared between the loop and those native threads (the embedder's, the prior cache's, the Bob
+trainer's) are locks of the operating system (agents/locks.py), not gevent's patched ones.
+
+The stall that kept gevent opt-in for a while (tests/integration/test_deployment.py, 20 games at once
+with the other core busy: an agent_move or an understanding that "never came", under either worker) was
+the test's client, not the server: python-socketio's threaded client runs each event handler in a thread
+of its own, so under load two events sent in order could reach the handlers out of order, and the test
+dropped the one it was not yet waiting for. tests/integration/socket_inbox.py keeps every event until a
+wait takes it; the deployment tests then pass under load with both workers.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ given in code (tests) on top of it. Every key, its variable and its default:
 | LOGIN_FAILURES        | INSTRUCTPLAY_LOGIN_FAILURES       | 5 per 15 minutes (failed researcher logins one address may make; then 429 until the oldest expires) |
 | RATE_LIMIT_STORAGE    | INSTRUCTPLAY_RATE_LIMIT_STORAGE   | none: MESSAGE_QUEUE's Redis when it is one (shared by every process), else this process's memory |
 | TRUSTED_PROXIES       | INSTRUCTPLAY_TRUSTED_PROXIES      | 0 (proxies in front that set X-Forwarded-For/-Proto, HAProxy: 1; logins are counted by the address they report, and cookies are Secure when they say https) |
-| SERVER_WORKER         | INSTRUCTPLAY_SERVER_WORKER        | gthread (`serve`: gunicorn's threaded worker; `gevent`: one event loop, less than half the CPU per move with hundreds of open games, not the default yet: server/concurrency.py) |
+| SERVER_WORKER         | INSTRUCTPLAY_SERVER_WORKER        | gevent (`serve`: gunicorn's gevent worker, one event loop, less than half the CPU per move with hundreds of open games; `gthread`: the threaded worker; server/concurrency.py) |
 | SERVER_THREADS        | INSTRUCTPLAY_SERVER_THREADS       | 1000 (`serve`: worker threads = most concurrent connections of one process) |
 | DB_POOL_SIZE          | INSTRUCTPLAY_DB_POOL_SIZE         | 20 (database connections one process keeps open) |
 | DB_MAX_OVERFLOW       | INSTRUCTPLAY_DB_MAX_OVERFLOW      | 20 (more it may open at busy times)       |
@@ -80,7 +80,7 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_FAILURES": "5 per 15 minutes",
     "RATE_LIMIT_STORAGE": None,
     "TRUSTED_PROXIES": 0,
-    "SERVER_WORKER": "gthread",
+    "SERVER_WORKER": "gevent",
     "SERVER_THREADS": 1000,
     "DB_POOL_SIZE": 20,
     "DB_MAX_OVERFLOW": 20,

@@ -2,6 +2,6 @@
 
 from flask_socketio import SocketIO
 
-# threading mode (tests, `serve`'s default gthread worker); server/app.py sets gevent's mode under
-# `serve --worker gevent` (server/concurrency.py says what each means for the game code).
+# threading mode (tests, `serve --worker gthread`); server/app.py sets gevent's mode under `serve`'s
+# default gevent worker (server/concurrency.py says what each means for the game code).
 socketio = SocketIO(async_mode="threading")

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from agents.envs.say_select import BOB_ACTIONS, NUM_BALLS, QUIT, uniform_table
+from agents.locks import native_lock
 from agents.policies.base import Decision, prior_term
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class SaySelectBobs:
         self.train, self.directory, self.seed, self.tag = train, directory, seed, tag
         self._bobs: dict[str, Any] = {}
         self._training: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._guard = native_lock()
         if directory is not None:
             os.makedirs(directory, exist_ok=True)
 
@@ -134,7 +135,7 @@ class SaySelectBobs:
         """The Bob for (table, lam), loaded or trained (blocking: call it from a background task)."""
         key = self.key(table, lam)
         with self._guard:
-            lock = self._training.setdefault(key, threading.Lock())
+            lock = self._training.setdefault(key, native_lock())
         with lock:
             bob = self._cached(key)
             if bob is None:

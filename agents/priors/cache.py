@@ -19,12 +19,12 @@ import io
 import json
 import os
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from agents.locks import native_lock
 from agents.priors.base import Prior
 
 Key = tuple[str, ...]
@@ -57,7 +57,7 @@ class PriorCache:
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else None
         self._memory: dict[Key, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self._lock = native_lock()
         self._db = self._connect(self.path) if self.path is not None else None
 
     @classmethod

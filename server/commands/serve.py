@@ -1,15 +1,13 @@
 """`instructplay serve`: migrate the database, start the game server, print its URL.
 
-The server is gunicorn with one worker process. By default (SERVER_WORKER=gthread) it is gunicorn's threaded
-worker with simple-websocket, as Flask-SocketIO's deployment guide advises for CPU-heavy apps (ours run
-agents with torch in background threads): each open websocket holds threads (SERVER_THREADS, 1000 by default,
-is also the most concurrent clients). `--worker gevent` runs gunicorn's gevent worker with Flask-SocketIO's
-gevent mode instead: every connection is a greenlet on one event loop, so a message costs no thread switch,
-and with 500 open human-paced games a move and its reply took 4.4 ms of CPU against 10.2 ms with the
-threaded worker, in one run of benchmarks/serving.py; the CPU-heavy steps (reading an instruction, training
-a Say-Select Bob) then run in gevent's pool of native threads (server/concurrency.py). It is not the default
-yet: in the deployment test with 20 games at once and the other core busy, one instruction's reading once
-never came back under gevent (server/concurrency.py says what is known). Both workers close a websocket cleanly (Werkzeug's development server logged a
+The server is gunicorn with one worker process. By default (SERVER_WORKER=gevent) it is gunicorn's gevent
+worker with Flask-SocketIO's gevent mode: every connection is a greenlet on one event loop, so a message costs
+no thread switch, and with 500 open human-paced games a move and its reply took 4.4 ms of CPU against 10.2 ms
+with the threaded worker, in one run of benchmarks/serving.py; the CPU-heavy steps (reading an instruction,
+training a Say-Select Bob) run in gevent's pool of native threads (server/concurrency.py). `--worker gthread`
+runs gunicorn's threaded worker with simple-websocket instead, as Flask-SocketIO's deployment guide advises for
+CPU-heavy apps: each open websocket holds threads (SERVER_THREADS, 1000 by default, is also the most
+concurrent clients). Both workers close a websocket cleanly (Werkzeug's development server logged a
 400 error for every disconnect and took 3 s). One process, because Socket.IO needs every request of a client
 to reach the process that holds its session: to use more cores, run several of these behind a load balancer
 with sticky sessions (deploy/scale.py does that on one machine).
@@ -44,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="database URL (default INSTRUCTPLAY_DATABASE_URL or the SQLite file "
                                      "instance/instructplay.db); e.g. postgresql+psycopg://user@host/db")
     parser.add_argument("--worker", choices=("gthread", "gevent"),
-                        help="gunicorn worker (default INSTRUCTPLAY_SERVER_WORKER or gthread: threads; gevent: one event "
-                             "loop, less CPU per move with hundreds of open games; server/concurrency.py)")
+                        help="gunicorn worker (default INSTRUCTPLAY_SERVER_WORKER or gevent: one event loop, less CPU per "
+                             "move with hundreds of open games; gthread: threads; server/concurrency.py)")
     parser.add_argument("--threads", type=int, help="worker threads = most concurrent connections "
                                                     "(default INSTRUCTPLAY_SERVER_THREADS or 1000)")
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +48,7 @@ from agents.envs.hanabi.rules import (
     uid_from_move,
 )
 from agents.envs.hanabi.rules import Move as RulesMove
+from agents.locks import native_lock
 from server.db.store import NewOutcome
 from server.games.service import AgentTurn, GameAdapter, Reading, Room
 from server.messages import ProtocolError, shown
@@ -137,7 +137,7 @@ class Agents:
     def __init__(self, specs: dict[str, AgentSpec]):
         self.specs = specs
         self._agents: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = native_lock()
 
     def get(self, role: str) -> Any:
         with self._lock:
@@ -192,7 +192,7 @@ class Reader:
 
     def __init__(self, prior: Any = None):
         self._prior = prior
-        self._lock = threading.Lock()
+        self._lock = native_lock()
 
     @property
     def prior(self) -> Any:

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from server.config import REPO_ROOT
 from server.db.models import Event
 from tests.integration.db_urls import fresh_database
+from tests.integration.socket_inbox import Inbox
 
 POSTGRES_URL = os.environ.get("INSTRUCTPLAY_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("INSTRUCTPLAY_TEST_REDIS_URL")
@@ -172,14 +173,14 @@ def free_port() -> int:
 
 
 class Tab:
-    """A browser tab: a socket.io client whose events land in an inbox; every event is also kept."""
+    """A browser tab: a socket.io client whose events land in an inbox (socket_inbox.py: waited on by name and
+    content, whatever order the client's handler threads ran in); every event is also kept."""
 
     def __init__(self, url: str):
         self.url = url
         self.sio = socketio_client.Client(reconnection=False)
-        self.inbox: queue.Queue = queue.Queue()
-        self.seen: list[tuple[str, Any]] = []
-        self.sio.on("*", self._on)
+        self.inbox = Inbox()
+        self.sio.on("*", self.inbox.put)
         deadline = time.monotonic() + WAIT_S
         while True:  # as a browser does: reconnect until a server takes it (a worker may just have died)
             try:
@@ -190,28 +191,19 @@ class Tab:
                     raise
                 time.sleep(1.0)
 
-    def _on(self, event: str, data: Any = None) -> None:
-        self.seen.append((event, data))
-        self.inbox.put((event, data))
+    @property
+    def seen(self) -> list[tuple[str, Any]]:
+        return self.inbox.seen
 
     def wait(self, name: str, where: Callable[[Any], bool] = lambda m: True, timeout: float = WAIT_S) -> Any:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                event, data = self.inbox.get(timeout=left)
-            except queue.Empty:
-                break
-            if event == "error":
-                raise AssertionError(f"error from {self.url}: {data}")
-            if event == name and where(data):
-                return data
-        recent = [(e, {k: d[k] for k in ("game_id", "turn", "to_act", "code") if k in d} if isinstance(d, dict) else d)
-                  for e, d in self.seen[-6:]]
-        raise AssertionError(f"stall: no {name} from {self.url} within {timeout} s; its last events: {recent}")
+        try:
+            return self.inbox.wait(name, where, timeout, raise_on="error")
+        except AssertionError as e:
+            raise AssertionError(f"{self.url}: {e}") from None
 
     def saw(self, name: str, where: Callable[[Any], bool]) -> Any:
         """The event if it came already, else wait for it."""
-        for event, data in self.seen:
+        for event, data in list(self.seen):
             if event == name and where(data):
                 return data
         return self.wait(name, where)

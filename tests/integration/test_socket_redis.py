@@ -5,7 +5,6 @@ Needs INSTRUCTPLAY_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)."""
 from __future__ import annotations
 
 import os
-import queue
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 import socketio as socketio_client
 
 from server.config import REPO_ROOT
+from tests.integration.socket_inbox import Inbox
 
 REDIS_URL = os.environ.get("INSTRUCTPLAY_TEST_REDIS_URL")
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="set INSTRUCTPLAY_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0")
@@ -60,24 +60,16 @@ def server_process(env: dict[str, str], log_path):
 
 
 class Client:
-    """A real Socket.IO client whose received events land in a queue."""
+    """A real Socket.IO client whose received events land in an inbox (socket_inbox.py)."""
 
     def __init__(self, url: str):
         self.sio = socketio_client.Client()
-        self.inbox: queue.Queue = queue.Queue()
-        self.sio.on("*", lambda event, data=None: self.inbox.put((event, data)))
+        self.inbox = Inbox()
+        self.sio.on("*", self.inbox.put)
         self.sio.connect(url, transports=["websocket"])
 
     def wait(self, name: str, where=lambda m: True, timeout: float = 15.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                event, data = self.inbox.get(timeout=left)
-            except queue.Empty:
-                break
-            if event == name and where(data):
-                return data
-        raise AssertionError(f"no {name} within {timeout} s")
+        return self.inbox.wait(name, where, timeout)
 
 
 def test_two_processes_share_broadcasts_through_redis(tmp_path):

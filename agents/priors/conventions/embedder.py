@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 from typing import Sequence
 
 import numpy as np
+
+from agents.locks import native_lock
 
 
 class Embedder:
     def __init__(self, model_dir: str | os.PathLike | None = None, num_threads: int = 1):
         self.model_dir = model_dir
         self.num_threads = num_threads
-        self._lock = threading.Lock()
+        self._lock = native_lock()
         self._tokenizer = None
         self._model = None
 
