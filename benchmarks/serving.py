@@ -634,9 +634,10 @@ def profile(game: ServerProcess, args, folder: Path) -> None:
         return
     pid, seconds, rate = game.worker_pid(), args.profile_seconds, 200
     out = folder / "profile-gil.txt"
-    rec = py_spy(pid, seconds, out, gil=True)
+    rec = py_spy(pid, seconds, out, gil=not args.profile_all_threads)
     time.sleep(1.0)
-    r = measure(game, "game", args.profile_games, (0, 0), seconds - 3, 1, args.stall_s, 5)
+    pace = (args.pace_min, args.pace_max) if args.profile_paced else (0, 0)
+    r = measure(game, "game", args.profile_games, pace, seconds - 3, 1, args.stall_s, 5)
     try:
         _, err = rec.communicate(timeout=seconds + 120)
     except subprocess.TimeoutExpired:
@@ -648,7 +649,8 @@ def profile(game: ServerProcess, args, folder: Path) -> None:
     total, self_area, incl_area, self_fn, incl_fn = read_stacks(out)
     replies = max(1, r["replies"])
     ms = lambda n: n / rate / replies * 1000  # noqa: E731  samples -> ms per move and reply
-    print(f"\n  profile: {args.profile_games} closed-loop games, {r['replies']} replies, "
+    how = "human-paced" if args.profile_paced else "closed-loop"
+    print(f"\n  profile: {args.profile_games} {how} games, {r['replies']} replies, "
           f"{r['cpu_s'] / replies * 1000:.2f} ms of server CPU per move and reply; the GIL was held "
           f"{ms(total):.2f} ms per reply ({total} samples at {rate}/s; stacks: {out})")
     print(f"    {'area':<34}{'self':>7}{'ms':>7}{'incl.':>8}{'ms':>7}")
@@ -690,6 +692,12 @@ def main() -> None:
     p.add_argument("--profile-games", type=int, default=8)
     p.add_argument("--profile-seconds", type=float, default=20)
     p.add_argument("--profile-top", type=int, default=25)
+    p.add_argument("--profile-all-threads", action="store_true",
+                   help="sample every thread that runs, not only the one holding the GIL (C code that released it: "
+                        "torch, SQLite, sockets)")
+    p.add_argument("--profile-paced", action="store_true",
+                   help="profile human-paced games (--pace-min/--pace-max: game starts and idle connections count) "
+                        "instead of closed-loop ones")
     p.add_argument("--stall-s", type=float, default=30, help="a reply later than this is a stall (default 30)")
     p.add_argument("--worker", default="gthread,gevent",
                    help="the game server's gunicorn worker(s): gthread, gevent or both, each measured in turn (default both)")
