@@ -36,6 +36,7 @@ import heapq
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -491,11 +492,14 @@ def errors_text(errors: Counter) -> str:
 
 def measure(server: ServerProcess, mode: str, count: int, pace, seconds, warmup, stall_s, seed) -> dict[str, Any]:
     user0, sys0 = server.cpu_seconds()
+    clients0 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the client processes end within drive()
     t0 = time.perf_counter()
     r = drive(server.url, mode, count, pace, seconds, warmup, stall_s, seed)
     wall = time.perf_counter() - t0
     user1, sys1 = server.cpu_seconds()
+    clients1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r["cpu_s"], r["sys_s"] = (user1 - user0) + (sys1 - sys0), sys1 - sys0
+    r["client_cpu_s"] = (clients1.ru_utime - clients0.ru_utime) + (clients1.ru_stime - clients0.ru_stime)
     r["wall_s"] = wall
     return r
 
@@ -505,7 +509,9 @@ def line(label: str, r: dict[str, Any], seconds: float) -> str:
     cpu = r["cpu_s"] / r["replies"] * 1000 if r["replies"] else float("nan")
     kernel = r["sys_s"] / r["replies"] * 1000 if r["replies"] else float("nan")
     return (f"{label:<7} p50 {pct(lat, 50):7.1f} ms  p99 {pct(lat, 99):7.1f} ms  max {max(lat, default=float('nan')):7.1f} ms"
-            f"  {r['replies'] / seconds:6.1f}/s  n={len(lat):<6} cpu {cpu:5.2f} ms/reply ({kernel:.2f} system; game starts included)  errors: {errors_text(r['errors'])}")
+            f"  {r['replies'] / seconds:6.1f}/s  n={len(lat):<6} cpu {cpu:5.2f} ms/reply ({kernel:.2f} system; game starts included)  errors: {errors_text(r['errors'])}"
+            f"\n            cores busy over the whole run (connecting included): server {r['cpu_s'] / r['wall_s']:.2f}, the load's client processes "
+            f"{r['client_cpu_s'] / r['wall_s']:.2f} (of {os.cpu_count()})")
 
 
 def paced(game: ServerProcess, echo: ServerProcess, counts: list[int], args) -> dict[int, dict]:
