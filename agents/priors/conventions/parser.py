@@ -700,13 +700,14 @@ _HARMLESS = frozenset(
     "yes yeah yep sure thats lets still course cool fine great nice awesome good-luck "
     "episode step steps move moves action actions option options choice choices standard direct directly "
     "precisely certain exact least among type kind sort such equals equal goes identity "
-    "jeez gosh geez omg wow damn dammit ugh argh".split())
+    "jeez gosh geez omg wow damn dammit ugh argh able possible likewise similarly too".split())
 # Words the conventions' phrasings do not use but mean one of theirs, per game (checked by stem).
 _SYNONYMS = {
     "say-select": {"mirror": "copy", "echo": "copy", "match": "same", "identical": "same", "withdraw": "quit",
                    "exit": "quit", "leave": "quit", "resign": "quit", "forfeit": "quit", "figure": "number",
                    "digit": "number", "value": "number", "corresponding": "same", "listen": "hear",
-                   "playing": "game"},
+                   "playing": "game", "pronounce": "say", "state": "say", "shout": "say", "utter": "say",
+                   "sing": "say", "announced": "say", "yell": "say"},
     "hanabi": {"dump": "discard", "chuck": "discard", "bin": "discard", "toss": "discard", "ditch": "discard",
                "trash": "discard", "scrap": "discard", "burn": "discard", "hold": "keep", "retain": "keep",
                "preserve": "keep", "protect": "keep", "safe": "keep", "safely": "keep", "touch": "hint",
@@ -714,7 +715,9 @@ _SYNONYMS = {
                "mention": "hint", "show": "hint", "indicate": "hint", "spam": "often", "frequently": "often",
                "stack": "play", "stacks": "play", "pile": "play", "firework": "play", "fireworks": "play",
                "playables": "playable", "good": "playable", "table": "play", "fits": "playable", "fit": "playable", "colour": "color", "colours": "color",
-               "colors": "color", "numbers": "rank", "number": "rank", "value": "rank", "slot": "card", "slots": "card"},
+               "colors": "color", "numbers": "rank", "number": "rank", "value": "rank", "slot": "card", "slots": "card",
+               "concern": "hint", "concerns": "hint", "concerning": "hint", "take": "draw", "taken": "draw",
+               "took": "draw", "received": "draw", "got": "draw"},
 }
 _IRREGULAR = {"taken": "take", "took": "take", "chosen": "choose", "chose": "choose", "threw": "throw",
               "thrown": "throw", "drew": "draw", "drawn": "draw", "gave": "give", "given": "give", "told": "tell",
