@@ -375,6 +375,10 @@ class Player:
     def _on_event(self, event: str, data: Any = None) -> None:
         if self.done.is_set():
             return
+        # python-socketio runs each handler in a thread of its own: a new game's state or understanding may be
+        # handled before its game_started, so whichever comes first names the game being started
+        if self.game_id is None and event in ("game_started", "state", "understanding") and isinstance(data, dict):
+            self.game_id = data.get("game_id")
         if event == "echo":
             self._reply()
             self.sched.at(time.perf_counter() + self._think(), self._send_echo)
