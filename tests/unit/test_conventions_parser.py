@@ -462,3 +462,12 @@ def test_a_sequence_no_convention_counts_is_asked_about():
     assert understand("say-select", "pick the balls in order 5 4 3 2 1").clarify
     u = understand("say-select", "pick the balls in order 1 2 3 4 5")
     assert [c for c, _ in u.understood] == ["select-in-order"] and not u.clarify
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("go back one from my number", "select-previous"),
+    ("step forward one from the number I say", "select-next"),
+])
+def test_stepping_back_or_forward_one_is_a_shift_not_a_copy(text, expected):
+    u = understand("say-select", text)
+    assert [c for c, _ in u.understood] == [expected] and not u.clarify, u.question

@@ -89,7 +89,8 @@ SAY_SELECT = [
               r"each in turn|starting (?:at|from|with) (?:1|one))\b|\b1[ ,]+2[ ,]+3\b|\b(?:1|one)[ ,]+(?:then |next )(?:2|two)\b"),
     ("UP", rf"\b(?:{_ONE} )?(?:more|higher|bigger|greater|larger) than\b|\bmore one than\b"),
     ("UP", r"\b(?:one|1) (?:more|higher|bigger|greater|larger|up|above|over|after)\b"),
-    ("UP", r"\b(?:plus|add|\+) ?(?:one|1)\b|\bincrement\w*|\bgo (?:one )?up\b|\bone up\b"),
+    ("UP", r"\b(?:plus|add|\+) ?(?:one|1)\b|\bincrement\w*|\bgo (?:one )?up\b|\bone up\b|"
+           r"\b(?:go|step|move|count) (?:forward|ahead|on) (?:one|1|a ball|a number)\b|\b(?:one|1) (?:forward|ahead)\b"),
     ("UP", r"\b(?:that|which|who) follows?\b|\bfollows (?:mine|my|it|that|the|what)\b"),
     ("UP", r"\bnext (?:up|higher)\b|"rf"\bfollowing (?:the )?(?:one|number|ball)\b|\bfollowing {_REF}"),
     # "next" with no reference point ("next one", "take the next ball") may be the next ball in order as well as
@@ -98,7 +99,8 @@ SAY_SELECT = [
     ("UP", rf"\b(?:comes? |right |just |directly |immediately )?(?:after|above) {_REF}"),
     ("DOWN", rf"\b(?:{_ONE} )?(?:less|lower|smaller|fewer) than\b|\bless one than\b"),
     ("DOWN", r"\b(?:one|1) (?:less|lower|smaller|fewer|down|below|under|before)\b"),
-    ("DOWN", r"\b(?:minus|subtract|-) ?(?:one|1)\b|\bdecrement\w*|\bgo (?:one )?down\b|\bone down\b|\bpreced\w*"),
+    ("DOWN", r"\b(?:minus|subtract|-) ?(?:one|1)\b|\bdecrement\w*|\bgo (?:one )?down\b|\bone down\b|\bpreced\w*|"
+             r"\b(?:go|step|move|count) back (?:one|1|a ball|a number)\b|\b(?:one|1) back\b"),
     ("DOWN", rf"\b(?:comes? |right |just |directly |immediately )?(?:before|below|under|beneath) {_REF}"),
     ("DOWN", rf"\bprevious (?:one|number|ball) (?:to|than|before|from) {_REF}|\bthe one before\b"),
     ("VAGUE", r"\b(?:the )?same (?:ball|number|one) (?:every|each|all the) (?:time|turn|round)s?\b"),

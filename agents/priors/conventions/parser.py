@@ -688,7 +688,7 @@ def _mask_parentheses(text: str) -> str:
 # the pieces of a table that are not a move. Words that do change it (best, good, higher, lowest, twice, second,
 # other, early, usually, ...) are not here: the agent asks about them unless the convention's own phrasings use them.
 _HARMLESS = frozenset(
-    "about from out away under during into onto over off through within upon across along around back up down "
+    "about from out away under during into onto over off through within upon across along around "
     "example examples instance case cases event events moment point points circumstance circumstances condition "
     "conditions situation situations scenario anything everything something anyone everybody whatsoever "
     "otherwise instead either ahead kind kindly quite possibly certainly definitely absolutely totally "
@@ -697,9 +697,9 @@ _HARMLESS = frozenset(
     "happen happens happened feel going gonna wanna gotta count counts signal signals sign cue cues message code "
     "rule rules convention conventions strategy plan idea approach policy default instruction instructions request "
     "note tip reminder early prematurely wait waiting "
-    "yes yeah yep sure thats lets still course cool fine great nice awesome good-luck "
+    "yes yeah yep thats lets still course cool fine great nice awesome "
     "episode step steps move moves action actions option options choice choices standard direct directly "
-    "precisely certain exact least among type kind sort such equals equal goes identity "
+    "precisely exact least among type sort such equals equal goes identity "
     "jeez gosh geez omg wow damn dammit ugh argh able possible likewise similarly too".split())
 # Words the conventions' phrasings do not use but mean one of theirs, per game (checked by stem).
 _SYNONYMS = {
@@ -734,8 +734,9 @@ def _stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
-# Doubts the embedding cannot see: a double negation ("don't NOT pick my number", "never not play"), or a
-# question about what the person should do ("should I hint you more?"). Both are reasons to ask.
+# Doubts the embedding cannot see, each a reason to ask: a double negation ("don't NOT pick my number", "never not
+# play"; found in the whole text, before repeated words are merged), a question about what the person should do
+# ("should I hint you more?").
 _DOUBLE_NEGATION = re.compile(r"\b(?:not|never) (?:not|never)\b")
 _OWN_QUESTION = re.compile(r"^(?:should|shall|do|can|may|must|could) (?:i|we)\b")
 
