@@ -535,8 +535,10 @@ class Parser:
                 words = ", ".join(f"\"{w}\"" for w in _unique(r.unexplained))
                 parts.append(f"I did not understand \"{r.text}\": I know no convention for {words} there.")
             elif r.strangers:
-                words = ", ".join(f"\"{w}\"" for w in r.strangers)
-                parts.append(f"I did not understand \"{r.text}\": I am not sure what {words} means there.")
+                quoted = [f"\"{w}\"" for w in r.strangers]
+                words = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+                verb = "means" if len(quoted) == 1 else "mean"
+                parts.append(f"I did not understand \"{r.text}\": I am not sure what {words} {verb} there.")
             else:
                 parts.append(f"I did not understand \"{r.text}\".")
         if len(choices) > 1:
