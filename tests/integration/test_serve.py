@@ -1,13 +1,14 @@
-"""`instructplay serve` as `./run.sh serve` and the Dockerfile run it: gunicorn's threaded worker with
-simple-websocket, one process, SQLite; and with the gevent worker (SERVER_WORKER=gevent). It prints its URL
+"""`instructplay serve` as `./run.sh serve` and the Dockerfile run it: gunicorn's gevent worker (the default),
+one process, SQLite; and with the threaded worker and simple-websocket (SERVER_WORKER=gthread). It prints its URL
 once it answers, closes websockets cleanly (Werkzeug's development server logged a 400 for every
 disconnect and took 3 s to close), keeps answering while a Say-Select Bob trains (under gevent the
 training runs off the event loop: server/concurrency.py), and stops on SIGTERM with a client still
-connected."""
+connected. Fuzzed messages over a real websocket to the default worker get specific errors."""
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -110,3 +111,58 @@ def answers_while_a_bob_trains(url: str) -> None:
         assert time.monotonic() < deadline, "no agent move after the Bob was trained"
         time.sleep(0.05)
     client.disconnect()
+
+
+def test_fuzzed_messages_over_the_default_production_server_get_specific_errors(tmp_path):
+    """test_faults fuzzes the handlers in-process (threads); this sends fuzzed messages over a real websocket
+    to `serve`'s default worker (gevent), where every connection is a greenlet: each bad message gets a
+    specific error, none `internal`, the connection stays up and the server still plays a game after."""
+    from tests.integration.socket_inbox import Inbox
+    from tests.integration.test_faults import fuzzed
+
+    port = free_port()
+    env = {**os.environ, "INSTRUCTPLAY_DATABASE_URL": f"sqlite:///{tmp_path / 'fuzz.db'}",
+           "INSTRUCTPLAY_PRIOR_BACKEND": "table", "INSTRUCTPLAY_BOB_CACHE_DIR": str(tmp_path / "bobs"),
+           "INSTRUCTPLAY_BOB_EPISODES": "2000", "INSTRUCTPLAY_MESSAGE_RATE": "100000", "INSTRUCTPLAY_MESSAGE_BURST": "100000",
+           "INSTRUCTPLAY_DEAL_KEY": "0" * 64, "PYTHONUNBUFFERED": "1"}
+    env.pop("INSTRUCTPLAY_SERVER_WORKER", None)
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=REPO_ROOT,
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while f"instructplay: serving on {url}/" not in log_path.read_text(errors="replace"):
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.2)
+        assert "Using worker: gevent" in log_path.read_text()
+        client, inbox = socketio_client.Client(reconnection=False), Inbox()
+        client.on("*", inbox.put)
+        client.connect(url, transports=["websocket"], wait_timeout=60)
+        client.emit("start_game", {"game": "hanabi", "partner": "vanilla", "seat": 0, "seed": 1})
+        game_ids = [inbox.wait("game_started", timeout=60)["game_id"]]
+        rng = random.Random(2026)
+        sent = 2000
+        for _ in range(sent):
+            event, payload = fuzzed(rng, game_ids)
+            client.emit(event, payload)
+        client.emit("echo_done", {"request_id": "last"})  # an unknown event: its error comes after all the others
+        inbox.wait("error", lambda m: m.get("request_id") == "last", timeout=300)
+        codes = [d["code"] for e, d in inbox.seen if e == "error"]
+        assert "internal" not in codes and len(codes) > sent // 2, sorted(set(codes))
+        assert client.connected
+        client.emit("start_game", {"game": "hanabi", "partner": "vanilla", "seat": 0, "seed": 2, "request_id": "after"})
+        started = inbox.wait("game_started", lambda m: m.get("request_id") == "after", timeout=60)
+        state = inbox.wait("state", lambda m: m["game_id"] == started["game_id"], timeout=60)
+        client.emit("move", {"game_id": started["game_id"], "move": [m for m in state["legal"] if m["type"] != "play"][0]})
+        inbox.wait("agent_move", lambda m: m["game_id"] == started["game_id"], timeout=60)
+        client.disconnect()
+        assert "Traceback" not in log_path.read_text(errors="replace")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
