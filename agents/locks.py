@@ -14,10 +14,19 @@ import sys
 import threading
 
 
+def gevent_patched() -> bool:
+    """Whether gevent has patched threading in this process (gunicorn's gevent worker does, before it builds
+    the app); tests, scripts and the threaded worker run unpatched."""
+    if "gevent" not in sys.modules:
+        return False
+    from gevent import monkey
+
+    return monkey.is_module_patched("threading")
+
+
 def native_lock():
-    if "gevent" in sys.modules:
+    if gevent_patched():
         from gevent import monkey
 
-        if monkey.is_module_patched("threading"):
-            return monkey.get_original("_thread", "allocate_lock")()
+        return monkey.get_original("_thread", "allocate_lock")()
     return threading.Lock()
