@@ -408,10 +408,11 @@ class Parser:
         guesses. Words are compared by stem ("hinted" is "hint")."""
         cue_words = {_stem(w) for words in found.values() for phrase in words for w in _WORD.findall(phrase)}
         known = self._vocabulary[cid] | self._vocabulary.get(base, frozenset()) | cue_words
+        known |= self._plain
         synonyms = _SYNONYMS[self.game]
         return tuple(_unique(w for w in content_words(core)
                              if w not in _HARMLESS and len(w) > 1 and not w.isdigit()
-                             and not {_stem(w), _stem(synonyms.get(w, w))} & (known | self._plain)))
+                             and not {_stem(w), _stem(synonyms.get(w, w))} & known))
 
     def _covered(self, clause: str, found: dict[str, tuple[str, ...]]) -> bool:
         """Whether every content word of the clause is a cue word or a plain word of the game ("ball",
@@ -695,14 +696,14 @@ _HARMLESS = frozenset(
     "conditions situation situations scenario anything everything something anyone everybody whatsoever "
     "otherwise instead either ahead kind kindly quite possibly certainly definitely absolutely totally "
     "itself yourself myself yourselves ourselves own whole entire exactly directly simply straight straightaway "
-    "treat consider regard regarded make made let see remember try need needs wish prefer agree use using used "
+    "treat consider regard regarded make made see remember try need needs wish prefer agree use using used "
     "happen happens happened feel going gonna wanna gotta count counts signal signals sign cue cues message code "
     "rule rules convention conventions strategy plan idea approach policy default instruction instructions request "
     "note tip reminder early prematurely wait waiting "
-    "yes yeah yep thats lets still course cool fine great nice awesome "
+    "yep thats lets still course cool fine great nice awesome "
     "episode step steps move moves action actions option options choice choices standard direct directly "
     "precisely exact least among type sort such equals equal goes identity "
-    "jeez gosh geez omg wow damn dammit ugh argh able possible likewise similarly too".split())
+    "jeez gosh geez omg wow damn dammit ugh argh able possible likewise similarly".split())
 # Words the conventions' phrasings do not use but mean one of theirs, per game (checked by stem).
 _SYNONYMS = {
     "say-select": {"mirror": "copy", "echo": "copy", "match": "same", "identical": "same", "withdraw": "quit",
@@ -713,7 +714,7 @@ _SYNONYMS = {
     "hanabi": {"dump": "discard", "chuck": "discard", "bin": "discard", "toss": "discard", "ditch": "discard",
                "trash": "discard", "scrap": "discard", "burn": "discard", "hold": "keep", "retain": "keep",
                "preserve": "keep", "protect": "keep", "safe": "keep", "safely": "keep", "touch": "hint",
-               "touched": "hint", "touches": "hint", "point": "hint", "mark": "hint", "say": "hint", "tell": "hint",
+               "touched": "hint", "touches": "hint", "mark": "hint", "say": "hint", "tell": "hint",
                "mention": "hint", "show": "hint", "indicate": "hint", "spam": "often", "frequently": "often",
                "stack": "play", "stacks": "play", "pile": "play", "firework": "play", "fireworks": "play",
                "playables": "playable", "good": "playable", "table": "play", "fits": "playable", "fit": "playable", "colour": "color", "colours": "color",
