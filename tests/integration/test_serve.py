@@ -25,14 +25,10 @@ from tests.integration.test_deployment import free_port
 STARTUP_S = 180
 
 
-@pytest.mark.parametrize("worker", ["gthread", "gevent"])
-def test_serve_prints_its_url_closes_websockets_cleanly_and_stops_on_sigterm(tmp_path, worker):
+def started_serve(env: dict[str, str], log_path) -> tuple[subprocess.Popen, str]:
+    """`python -m server.cli serve` on a free port with `env`, its output in `log_path`; returned with its URL
+    once it has printed that it serves there (killed if it never does)."""
     port = free_port()
-    env = {**os.environ, "INSTRUCTPLAY_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-           "INSTRUCTPLAY_SERVER_WORKER": worker, "INSTRUCTPLAY_BOB_SEED": "5",
-           "INSTRUCTPLAY_PRIOR_BACKEND": "conventions", "HF_HUB_OFFLINE": "1", "INSTRUCTPLAY_BOB_CACHE_DIR": str(tmp_path / "bobs"),
-           "INSTRUCTPLAY_BOB_EPISODES": "6000", "INSTRUCTPLAY_DEAL_KEY": "0" * 64, "PYTHONUNBUFFERED": "1"}
-    log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=REPO_ROOT,
                                   env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -42,6 +38,22 @@ def test_serve_prints_its_url_closes_websockets_cleanly_and_stops_on_sigterm(tmp
         while f"instructplay: serving on {url}/" not in log_path.read_text(errors="replace"):
             assert server.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
             time.sleep(0.2)
+    except BaseException:
+        server.kill()
+        server.wait()
+        raise
+    return server, url
+
+
+@pytest.mark.parametrize("worker", ["gthread", "gevent"])
+def test_serve_prints_its_url_closes_websockets_cleanly_and_stops_on_sigterm(tmp_path, worker):
+    env = {**os.environ, "INSTRUCTPLAY_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+           "INSTRUCTPLAY_SERVER_WORKER": worker, "INSTRUCTPLAY_BOB_SEED": "5",
+           "INSTRUCTPLAY_PRIOR_BACKEND": "conventions", "HF_HUB_OFFLINE": "1", "INSTRUCTPLAY_BOB_CACHE_DIR": str(tmp_path / "bobs"),
+           "INSTRUCTPLAY_BOB_EPISODES": "6000", "INSTRUCTPLAY_DEAL_KEY": "0" * 64, "PYTHONUNBUFFERED": "1"}
+    log_path = tmp_path / "serve.log"
+    server, url = started_serve(env, log_path)
+    try:
         with urllib.request.urlopen(url + "/api/partners?game=hanabi", timeout=30) as r:  # answers once printed
             assert r.status == 200
         assert f"Using worker: {worker}" in log_path.read_text()
@@ -120,22 +132,14 @@ def test_fuzzed_messages_over_the_default_production_server_get_specific_errors(
     from tests.integration.socket_inbox import Inbox
     from tests.integration.test_faults import fuzzed
 
-    port = free_port()
     env = {**os.environ, "INSTRUCTPLAY_DATABASE_URL": f"sqlite:///{tmp_path / 'fuzz.db'}",
            "INSTRUCTPLAY_PRIOR_BACKEND": "table", "INSTRUCTPLAY_BOB_CACHE_DIR": str(tmp_path / "bobs"),
            "INSTRUCTPLAY_BOB_EPISODES": "2000", "INSTRUCTPLAY_MESSAGE_RATE": "100000", "INSTRUCTPLAY_MESSAGE_BURST": "100000",
            "INSTRUCTPLAY_DEAL_KEY": "0" * 64, "PYTHONUNBUFFERED": "1"}
     env.pop("INSTRUCTPLAY_SERVER_WORKER", None)
     log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=REPO_ROOT,
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    server, url = started_serve(env, log_path)
     try:
-        deadline = time.monotonic() + STARTUP_S
-        while f"instructplay: serving on {url}/" not in log_path.read_text(errors="replace"):
-            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
-            time.sleep(0.2)
         assert "Using worker: gevent" in log_path.read_text()
         client, inbox = socketio_client.Client(reconnection=False), Inbox()
         client.on("*", inbox.put)
