@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # async_handlers=False: each connection's messages are handled in order on the thread that reads them
     # (no new thread per message); anything slow (reading an instruction, the agent's turn) is a background task.
     socketio.init_app(app, async_mode=async_mode(), async_handlers=False, json=wire,
+                      serializer=wire.Packet,
                       message_queue=app.config["MESSAGE_QUEUE"],
                       channel=app.config["MESSAGE_QUEUE_CHANNEL"],
                       max_http_buffer_size=int(app.config["MAX_MESSAGE_BYTES"]))

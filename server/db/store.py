@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Dialect, Engine, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -137,13 +137,16 @@ class Store:
     @contextmanager
     def _storing(self, what: str) -> Iterator[None]:
         """A write's failures as the server reports them: StaleGame, StorageBusy or StorageUnavailable."""
+        dbapi = self.engine.dialect.loaded_dbapi  # the driver's own errors, raised by the raw path (_append_events)
         try:
             yield
         except IntegrityError as e:
             raise StaleGame(f"{what}: {e.orig}") from e
+        except dbapi.IntegrityError as e:
+            raise StaleGame(f"{what}: {e}") from e
         except PoolTimeout as e:
             raise self._busy(what, e) from e
-        except (SQLAlchemyError, OSError) as e:
+        except (SQLAlchemyError, dbapi.Error, OSError) as e:
             log.error("storage unavailable while %s: %s", what, e)
             raise StorageUnavailable(f"the database is unavailable ({type(e).__name__}); nothing was stored") from e
 
@@ -171,10 +174,13 @@ class Store:
         "abandoned") in one transaction. The hot path of every move: Core statements on one connection, no
         ORM unit of work (a third of the server's CPU per move went to the Session's flush and commit)."""
 
+        what = f"storing {', '.join(e.type for e in events)} for game {game_id}"
+        if instruction is None and outcome is None and status is None:
+            with self._storing(what):
+                return self._append_events(game_id, events)
         new_status = "over" if outcome is not None else status
         now = utcnow()
-        with self._storing(f"storing {', '.join(e.type for e in events)} for game {game_id}"), \
-                self.engine.begin() as conn:
+        with self._storing(what), self.engine.begin() as conn:
             conn.execute(insert(Event), [_event_values(game_id, e, now) for e in events])
             if instruction is not None:
                 conn.execute(insert(Instruction).values(
@@ -187,6 +193,35 @@ class Store:
                                                     turns=outcome.turns, created_at=now))
             if new_status is not None:
                 conn.execute(update(Game).where(Game.id == game_id).values(status=new_status, ended_at=now))
+
+    def _append_events(self, game_id: str, events: list[NewEvent]) -> None:
+        """Events alone (every move but a game's last), on a pooled connection through the driver itself: the
+        statement is compiled once per database dialect and its values converted by the columns' own SQLAlchemy
+        types, so a row is stored exactly as the Core insert stores it, at about a fifth of the CPU (see
+        _EventInsert). The driver's errors are mapped by `_storing`; a connection it reports as lost is dropped
+        from the pool."""
+        statement = _EventInsert.of(self.engine.dialect)
+        rows = [statement.values(_event_values(game_id, e, utcnow())) for e in events]
+        conn = self.engine.raw_connection()
+        cursor = None
+        try:
+            cursor = conn.cursor()
+            if len(rows) == 1:
+                cursor.execute(statement.sql, rows[0])
+            else:
+                cursor.executemany(statement.sql, rows)
+            conn.commit()
+        except BaseException as e:
+            if isinstance(e, self.engine.dialect.loaded_dbapi.Error) and \
+                    self.engine.dialect.is_disconnect(e, conn.dbapi_connection, cursor):
+                conn.invalidate(e)
+            else:
+                _quietly(conn.rollback)
+            raise
+        finally:
+            if cursor is not None:
+                _quietly(cursor.close)
+            conn.close()  # back to the pool
 
     def last_seq(self, game_id: str) -> int | None:
         """The seq of the game's latest stored event (None: no such game): what is current, whatever a
@@ -351,6 +386,44 @@ def _add_participant(session: Session, participant_id: str) -> None:
         return
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     session.execute(insert(Participant).values(id=participant_id).on_conflict_do_nothing(index_elements=["id"]))
+
+
+class _EventInsert:
+    """The events table's INSERT for one dialect, compiled once, with each column's bind processor (JSON text,
+    SQLite's datetime strings) taken from SQLAlchemy: Store._append_events runs it on the driver directly.
+    A Core `conn.execute(insert(Event), ...)` spends most of its 0.5 ms per move on statement caching,
+    parameter coercion and the execution context around a 0.1 ms driver call."""
+
+    COLUMNS = ("game_id", "seq", "turn", "actor", "type", "move", "payload", "created_at")
+    _compiled: dict[Dialect, "_EventInsert"] = {}
+
+    def __init__(self, dialect: Dialect):
+        table = Event.__table__
+        compiled = insert(table).values({c: bindparam(c) for c in self.COLUMNS}).compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup) if compiled.positional else None
+        self.processors = {c: table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.COLUMNS}
+        self.processors = {c: f for c, f in self.processors.items() if f is not None}
+
+    @classmethod
+    def of(cls, dialect: Dialect) -> "_EventInsert":
+        statement = cls._compiled.get(dialect)
+        if statement is None:
+            statement = cls._compiled[dialect] = cls(dialect)
+        return statement
+
+    def values(self, row: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        """`row`'s values as the driver takes them: converted, and in the statement's order where it is positional."""
+        for c, process in self.processors.items():
+            row[c] = process(row[c])
+        return row if self.order is None else tuple(row[c] for c in self.order)
+
+
+def _quietly(action) -> None:
+    try:
+        action()
+    except Exception:  # the connection is being given up anyway
+        log.debug("ignored while cleaning up a failed write", exc_info=True)
 
 
 def _event_row(game_id: str, e: NewEvent) -> Event:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, text
 
 from server.commands.export import export
 from server.config import REPO_ROOT
 from server.db import migrate
-from server.db.models import Base
+from server.db.models import Base, Event, utcnow
 from server.db.store import NewEvent, NewInstruction, NewOutcome, StaleGame, Store, StorageUnavailable, make_engine
 from tests.integration.db_urls import BACKENDS, fresh_database
 
@@ -77,6 +78,47 @@ def test_a_clashing_sequence_number_stores_nothing(store):
     with pytest.raises(StaleGame):
         store.append("g1", [NewEvent(1, 0, "human", "move", {"say": 2}), NewEvent(0, 0, "human", "move", {"say": 3})])
     assert len(store.load_game("g1").events) == 1
+
+
+def test_a_move_stored_through_the_driver_reads_back_as_the_core_insert_stores_it(store, engine):
+    """Store.append sends a move's events through the driver itself (compiled once, values converted by the
+    columns' own types): the rows must be what SQLAlchemy's insert writes, byte for byte in the database."""
+    new_game(store)
+    payload = {"reward": 0, "text": "naïve ✓ \"quoted\"", "nested": {"probs": [0.25, 0.75]}, "none": None}
+    store.append("g1", [NewEvent(1, 0, "human", "move", {"say": 1}, payload), NewEvent(2, 0, "agent", "move")])
+    with engine.begin() as conn:  # the same two rows through Core, under another game
+        new_game(store, "g2")
+        conn.execute(insert(Event), [
+            {"game_id": "g2", "seq": 1, "turn": 0, "actor": "human", "type": "move", "move": {"say": 1},
+             "payload": payload, "created_at": utcnow()},
+            {"game_id": "g2", "seq": 2, "turn": 0, "actor": "agent", "type": "move", "move": None, "payload": {},
+             "created_at": utcnow()}])
+        cast = "CAST(move AS TEXT), CAST(payload AS TEXT)"
+        rows = {g: conn.execute(text(f"SELECT seq, turn, actor, type, {cast} FROM events WHERE game_id = :g "
+                                     "AND seq > 0 ORDER BY seq"), {"g": g}).all() for g in ("g1", "g2")}
+        times = conn.execute(text("SELECT CAST(created_at AS TEXT) FROM events WHERE seq = 1 ORDER BY game_id")).all()
+    assert rows["g1"] == rows["g2"]
+    shape = [re.sub(r"\d", "9", t) for (t,) in times]  # the time as stored: same format, digits aside
+    assert shape[0] == shape[1], times
+    events = store.load_game("g1").events
+    assert events[1]["payload"] == payload and events[1]["move"] == {"say": 1} and events[2]["move"] is None
+    assert events[1]["time"].endswith("Z")
+
+
+def test_a_pooled_connection_the_database_dropped_is_replaced(store, engine):
+    """The database drops the connection a move would be stored on (PostgreSQL restarted: its backend is
+    terminated; SQLite: the handle closed): the move is still stored, on a fresh connection."""
+    new_game(store)
+    raw = engine.raw_connection()
+    if engine.dialect.name == "postgresql":
+        pid = raw.dbapi_connection.info.backend_pid
+        with engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    else:
+        raw.dbapi_connection.close()
+    raw.close()  # back to the pool, dead
+    store.append("g1", [NewEvent(1, 0, "human", "move", {"say": 1})])
+    assert [e["seq"] for e in store.load_game("g1").events] == [0, 1]
 
 
 def test_an_unreachable_database_raises_storage_unavailable(tmp_path):
