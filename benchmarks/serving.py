@@ -6,7 +6,10 @@ Hanabi agents, once with each worker of --worker (gthread, gevent: both by defau
 the end); the echo server is a bare Flask-SocketIO app on gunicorn's threaded worker, whose one handler sends
 each `echo` back. Clients are python-socketio clients (websocket transport) spread over a few
 client processes; each plays one game at a time, seat 0, partner `instructed` with a colour instruction,
-and starts a new game when one ends.
+and starts a new game when one ends. By default (--client async) a client process runs its 250 clients on
+one asyncio loop (AsyncClient over aiohttp) and handles each client's events in order, as a browser does;
+--client threads uses the threaded client (a thread per event, 125 clients per process), whose own CPU and
+scheduling delays were counted in the latencies: at 500 games it took as much CPU as the server.
 
   paced    human-paced clients: 1-3 s between a state and the person's move. Per concurrency (--games):
            p50/p99/max from sending a move to receiving the agent's `agent_move`, less its `delay_ms` (0
@@ -56,7 +59,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 INSTRUCTION = "When you get a colour hint, play the cards it touches."
-CLIENTS_PER_PROCESS = 125
+CLIENTS_PER_PROCESS = {"async": 250, "threads": 125}
+CLIENT = "async"  # --client: how the load's clients run (AsyncPlayer, or the threaded Player)
 STARTUP_TIMEOUT_S = 120
 # The server's per-connection limits are raised for the stress: a closed-loop client moves as fast as the
 # server answers, which a person never does (the limits themselves are tested elsewhere).
@@ -327,7 +331,7 @@ class Player:
             return
         self.sent_seq += 1
         self.sent_at = time.perf_counter()
-        self.sio.emit("echo", {"n": self.sent_seq, "pad": "x" * 200})
+        self._emit("echo", {"n": self.sent_seq, "pad": "x" * 200})
         self._watch(self.sent_seq)
 
     # game
@@ -336,8 +340,8 @@ class Player:
             self.done.set()
             return
         self.game_id, self.understood, self.waiting = None, False, None
-        self.sio.emit("start_game", {"game": "hanabi", "partner": "instructed", "seat": 0,
-                                     "seed": self.rng.randrange(2**31), "instruction": INSTRUCTION})
+        self._emit("start_game", {"game": "hanabi", "partner": "instructed", "seat": 0,
+                                  "seed": self.rng.randrange(2**31), "instruction": INSTRUCTION})
 
     def _move(self, state: dict[str, Any]) -> None:
         if time.perf_counter() >= self.until:
@@ -349,8 +353,11 @@ class Player:
         move = self.rng.choice(plays if plays and self.rng.random() < 0.15 else others)
         self.sent_seq += 1
         self.sent_at = time.perf_counter()
-        self.sio.emit("move", {"game_id": self.game_id, "move": move})
+        self._emit("move", {"game_id": self.game_id, "move": move})
         self._watch(self.sent_seq)
+
+    def _emit(self, event: str, data: dict[str, Any]) -> None:
+        self.sio.emit(event, data)
 
     def _watch(self, seq: int) -> None:
         """Count a stall when no reply to send number `seq` came within stall_s; start afresh."""
@@ -453,16 +460,99 @@ def run_clients(url: str, mode: str, count: int, pace: tuple[float, float], seco
     return out
 
 
+class AsyncPlayer(Player):
+    """A Player on asyncio (python-socketio's AsyncClient over aiohttp): every client of a process shares one
+    event loop, and a client's events are handled one at a time in the order they arrived, as in a browser.
+    The default load: the threaded client runs each event in a thread of its own, so 125 clients per process
+    wake hundreds of threads a second, and at 500 games the load took as much CPU as the server and its
+    scheduling delays were counted in the latency (see --client)."""
+
+    def __init__(self, url: str, mode: str, pace: tuple[float, float], loop, results: Results, until: float,
+                 record_from: float, stall_s: float, rng: random.Random):
+        import socketio
+
+        self.url, self.mode, self.pace, self.loop, self.results = url, mode, pace, loop, results
+        self.until, self.record_from, self.stall_s, self.rng = until, record_from, stall_s, rng
+        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        self.game_id, self.understood, self.waiting = None, False, None
+        self.sent_at: float | None = None
+        self.sent_seq = 0
+        self.done = threading.Event()
+        self.sched = self  # Player's handlers call self.sched.at(when, fn)
+        self.sio.on("*", self._on_event_async)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    async def connect_async(self) -> bool:
+        try:
+            await self.sio.connect(self.url, transports=["websocket"], wait_timeout=30)
+            return True
+        except Exception as e:
+            self._error(f"connect failed: {type(e).__name__}")
+            self.done.set()
+            return False
+
+    def at(self, when: float, fn: Callable[[], None]) -> None:
+        """Run `fn` at perf_counter time `when` on the loop (Player's handlers schedule through this)."""
+        self.loop.call_later(max(0.0, when - time.perf_counter()), fn)
+
+    async def _on_event_async(self, event: str, data: Any = None) -> None:
+        self._on_event(event, data)
+
+    def _emit(self, event: str, data: dict[str, Any]) -> None:
+        self.loop.create_task(self.sio.emit(event, data))
+
+
+async def _run_async_clients(url: str, mode: str, count: int, pace: tuple[float, float], seconds: float,
+                             warmup: float, stall_s: float, seed: int) -> dict[str, Any]:
+    import asyncio
+
+    loop, results, rng = asyncio.get_running_loop(), Results(), random.Random(seed)
+    players = [AsyncPlayer(url, mode, pace, loop, results, float("inf"), float("inf"), stall_s,
+                           random.Random(rng.random())) for _ in range(count)]
+    start = time.perf_counter()
+    gate = asyncio.Semaphore(16)  # connect 16 at a time, like a crowd arriving
+
+    async def connect(p: AsyncPlayer) -> bool:
+        async with gate:
+            return await p.connect_async()
+
+    connected = await asyncio.gather(*(connect(p) for p in players))
+    begin = time.perf_counter()
+    for p in players:
+        p.until, p.record_from = begin + seconds, begin + warmup
+    for p, ok in zip(players, connected):
+        if ok:
+            p.start(rng.uniform(0, max(pace[1], 0.05)))
+    end = begin + seconds + stall_s + 5
+    while time.perf_counter() < end and not all(p.done.is_set() for p in players):
+        await asyncio.sleep(0.2)
+    for p in players:  # a reply still owed after the end is counted as a stall by then
+        if p.sent_at is not None and not p.done.is_set():
+            results.errors["stall"] += 1
+        p.done.set()
+    await asyncio.gather(*(p.sio.disconnect() for p in players), return_exceptions=True)
+    out = results.as_dict()
+    out["connect_s"] = begin - start
+    return out
+
+
+def run_async_clients(*args: Any) -> dict[str, Any]:
+    import asyncio
+
+    return asyncio.run(_run_async_clients(*args))
+
+
 def drive(url: str, mode: str, count: int, pace: tuple[float, float], seconds: float, warmup: float,
           stall_s: float, seed: int) -> dict[str, Any]:
     """Run `count` clients over as many client processes as needed; merge their results."""
     procs = []
-    per = max(1, -(-count // max(1, -(-count // CLIENTS_PER_PROCESS))))
+    most = CLIENTS_PER_PROCESS[CLIENT]
+    per = max(1, -(-count // max(1, -(-count // most))))
     left, i = count, 0
     while left > 0:
         n = min(per, left)
         args = {"url": url, "mode": mode, "count": n, "pace": list(pace), "seconds": seconds, "warmup": warmup,
-                "stall_s": stall_s, "seed": seed * 1000 + i}
+                "stall_s": stall_s, "seed": seed * 1000 + i, "client": CLIENT}
         procs.append(subprocess.Popen([sys.executable, __file__, "_clients", json.dumps(args)], cwd=REPO_ROOT,
                                       stdout=subprocess.PIPE, text=True))
         left, i = left - n, i + 1
@@ -681,8 +771,9 @@ def profile(game: ServerProcess, args, folder: Path) -> None:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_clients":
         a = json.loads(sys.argv[2])
-        print(json.dumps(run_clients(a["url"], a["mode"], a["count"], tuple(a["pace"]), a["seconds"], a["warmup"],
-                                     a["stall_s"], a["seed"])), flush=True)
+        run = run_async_clients if a["client"] == "async" else run_clients
+        print(json.dumps(run(a["url"], a["mode"], a["count"], tuple(a["pace"]), a["seconds"], a["warmup"],
+                             a["stall_s"], a["seed"])), flush=True)
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_echo-server":
         from server.commands.serve import serve_forever
@@ -712,6 +803,9 @@ def main() -> None:
     p.add_argument("--worker", default="gthread,gevent",
                    help="the game server's gunicorn worker(s): gthread, gevent or both, each measured in turn (default both)")
     p.add_argument("--db", default="sqlite,postgresql", help="sqlite, postgresql or both (default both)")
+    p.add_argument("--client", choices=("async", "threads"), default="async",
+                   help="the load's clients: asyncio (one event loop per client process, events handled in order; "
+                        "default) or python-socketio's threaded client (a thread per event)")
     p.add_argument("--postgres", default=default_postgres_url(), help="PostgreSQL URL (postgresql+psycopg://...)")
     p.add_argument("--deployment", type=int, default=0, metavar="N",
                    help="measure the scaled deployment instead: deploy/scale.py with N workers behind HAProxy "
@@ -719,6 +813,8 @@ def main() -> None:
     p.add_argument("--redis", default=os.environ.get("INSTRUCTPLAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
                    help="Redis URL for --deployment")
     args = p.parse_args()
+    global CLIENT
+    CLIENT = args.client
     counts = [int(x) for x in args.games.split(",") if x]
     levels = [int(x) for x in args.stress.split(",") if x]
     kinds = [k for k in args.db.split(",") if k]

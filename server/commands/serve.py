@@ -58,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
 
     def load():
         _log_setup()
+        if config["SERVER_WORKER"] == "gevent":
+            import gevent
+
+            # a greenlet per agent move: spawning without recording the spawner's stack is faster, and leaves
+            # the garbage collector ~35 frame records per connection fewer to walk
+            gevent.config.track_greenlet_tree = False
         from server.app import create_app, warm_up
 
         app = create_app(config)

@@ -41,6 +41,9 @@ PUBLIC = {
     ("/research/api/session", "GET"): "whether the dashboard is on and this browser logged in (no data)",
     ("/research/login", "POST"): "the login itself (rate-limited per address)",
     ("/research/logout", "POST"): "ending one's own session",
+    ("/socket.io/", "GET"): "the Socket.IO transport: engine.io answers it before Flask; each game message checks "
+                            "its sender's rights (the rule exists so socket events match one, server/app.py)",
+    ("/socket.io/", "POST"): "the Socket.IO transport's long-polling (as GET)",
 }
 # Lists that answer anyone with keys: 200 with the games those keys open, and nothing else (checked below).
 LISTS = {("/api/games", "GET")}
