@@ -471,3 +471,70 @@ def test_a_sequence_no_convention_counts_is_asked_about():
 def test_stepping_back_or_forward_one_is_a_shift_not_a_copy(text, expected):
     u = understand("say-select", text)
     assert [c for c, _ in u.understood] == [expected] and not u.clarify, u.question
+
+
+# -- needless questions removed at their cause (people4/people5 dev sets); none of these sentences is in a collection --
+
+READ_AS = [  # (game, text, expected conventions) -- read without asking
+    # gratitude and apology frames
+    ("say-select", "I'd be so grateful if you would copy my number. Many thanks in advance!", ["copy-number"]),
+    ("hanabi", "Sorry to trouble you, but please discard your oldest card. I really appreciate it.", ["discard-oldest"]),
+    ("say-select", "If you wouldn't mind, never quit. Thanks for your help.", ["never-quit"]),
+    # a label before a colon names the rule, it is not part of it
+    ("say-select", "Team agreement: select the number I call.", ["copy-number"]),
+    ("hanabi", "Golden principle: never throw a card away.", ["never-discard"]),
+    # bullets are lines of their own; a spaced dash separates like a comma
+    ("hanabi", "- get rid of your oldest card\n- clue me a lot", ["discard-oldest", "hint-often"]),
+    # the verbs and idioms of giving up a game are quitting
+    ("say-select", "forfeit straight away", ["quit-immediately"]),
+    ("say-select", "never concede, pick a ball every turn", ["never-quit"]),
+    # a slip corrected with "I mean"
+    ("say-select", "never discard, I mean never quit", ["never-quit"]),
+    ("say-select", "pick only odd cards I mean balls", ["odd-balls-only"]),
+    # the even, odd and ordered balls listed in words
+    ("say-select", "only ever take the twos or the fours", ["even-balls-only"]),
+    ("say-select", "take one, two, three and so on, ignore what I say", ["select-in-order"]),
+    # chatter beside an instruction
+    ("hanabi", "why did you play that? only play cards you know are playable", ["play-only-certain"]),
+    ("say-select", "copy my number, does that make sense?", ["copy-number"]),
+    # the wrap said as a case or with another verb
+    ("say-select", "take one less than my number, and 5 if I say 1", ["select-previous"]),
+    ("say-select", "pick one higher than my number, 5 rolls over to 1", ["select-next"]),
+    ("say-select", "output n+1 for input n", ["select-next"]),
+    # "ones" as a pronoun is not the 1s; "new card", "immediate" are the newest card and now
+    ("hanabi", "hold on to the ones I tell you the colour of", ["keep-hinted-by-color"]),
+    ("hanabi", "play your brand new card", ["play-newest"]),
+    # a rule, then an exception that has a rule of its own
+    ("say-select", "Copy me. If I say your last ball again, quit.", ["copy-number", "quit-on-repeat"]),
+    ("say-select", "echo me unless I repeat your previous pick, then quit", ["copy-number", "quit-on-repeat"]),
+    # a scene set in a piece of its own
+    ("say-select", "I say a number, you pick one more than it", ["select-next"]),
+]
+
+
+@pytest.mark.parametrize("game, text, expected", READ_AS)
+def test_words_and_pieces_that_cannot_change_a_rule_do_not_make_it_ask(game, text, expected):
+    u = understand(game, text)
+    assert sorted(c for c, _ in u.understood) == sorted(expected) and not u.clarify, u.question
+
+
+STILL_ASKED = [  # (game, text) -- the risky neighbours: each changes the rule, or names something no convention has
+    ("say-select", "Copy my number. Be unpredictable."),               # a directive beside the rule is not chatter
+    ("say-select", "Repeats: quit. Otherwise: copy me, but skip 3."),  # a label with a cue is kept; "skip 3" asked
+    ("say-select", "Copy me, I mean copy me plus one sometimes"),      # the correction carries a modifier
+    ("say-select", "only ever take the twos or the threes"),           # not the even balls
+    ("say-select", "take three, two, one in order"),                   # a sequence that does not count up
+    ("say-select", "go from 5 to 1"),                                  # a countdown is not a wrap
+    ("hanabi", "play your newest card only if it is new to the game"),  # "new" that is not the newest card
+    ("hanabi", "if I hint a card play it, unless it is a 5, then keep it"),  # the exception keeps its condition
+    ("hanabi", "why don't you hint me more"),                         # a suggestion, not a complaint
+    ("say-select", "resign when I say an even number"),              # quitting, on a condition no convention has
+    # a cue-less piece that is not plainly about the speaker may be an idiom for a rule ("nobody walks off the
+    # line" meant never quit, in a blind set): it is asked about, not set aside as chatter
+    ("say-select", "Anything but my number, and nobody leaves the table early."),
+]
+
+
+@pytest.mark.parametrize("game, text", STILL_ASKED)
+def test_risky_neighbours_of_the_harmless_classes_are_still_asked_about(game, text):
+    assert understand(game, text).clarify

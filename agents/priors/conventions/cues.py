@@ -76,17 +76,20 @@ SAY_SELECT = [
     _POSITION,
 ] + _SHARED_FIRST + [
     ("WRAP_UP", r"\bafter (?:5|five)[ ,]*(?:(?:it )?(?:comes?|is|goes?|go|wraps?|loops?)(?: around)?(?: back)?(?: to)? )?(?:1|one)\b"),
-    ("WRAP_UP", r"\b(?:5|five) (?:wraps?|goes?|loops?) (?:around |back )?(?:to )?(?:1|one)\b"),
+    ("WRAP_UP", r"\b(?:5|five) (?:wraps?|goes?|loops?|maps?|rolls?|cycles?|turns?|becomes?|leads?) (?:around |round |back |over )?(?:(?:in)?to )?(?:1|one)\b"),
+    # the wrap said as a case: "(1 when I say 5)", "wrap to 1 if I say 5"
+    ("WRAP_UP", r"\b(?:wrap\w* (?:around |round |back )?to )?(?:1|one) (?:when|if|whenever) (?:i|you|alice|we) (?:say|says|said|call|calls|get|gets) (?:5|five)\b"),
+    ("WRAP_DOWN", r"\b(?:wrap\w* (?:around |round |back )?to )?(?:5|five) (?:when|if|whenever) (?:i|you|alice|we) (?:say|says|said|call|calls|get|gets) (?:1|one)\b"),
     ("WRAP_DOWN", r"\bbefore (?:1|one)[ ,]*(?:(?:it )?(?:comes?|is|goes?|go|wraps?|loops?)(?: around)?(?: back)?(?: to)? )?(?:5|five)\b"),
-    ("WRAP_DOWN", r"\b(?:1|one) (?:wraps?|goes?|loops?) (?:around |back )?(?:to )?(?:5|five)\b"),
-    ("WRAP_UP", r"\bwrap\w* (?:around )?(?:from )?(?:5|five) (?:back |around )?(?:to|into|onto) (?:1|one)\b"),
-    ("WRAP_DOWN", r"\bwrap\w* (?:around )?(?:from )?(?:1|one) (?:back |around )?(?:to|into|onto) (?:5|five)\b"),
+    ("WRAP_DOWN", r"\b(?:1|one) (?:wraps?|goes?|loops?|maps?|rolls?|cycles?|turns?|becomes?|leads?) (?:around |round |back |over )?(?:(?:in)?to )?(?:5|five)\b"),
+    ("WRAP_UP", r"\bwrap\w* (?:around |round )?(?:from )?(?:5|five) (?:back |around |round )?(?:to|into|onto) (?:1|one)\b"),
+    ("WRAP_DOWN", r"\bwrap\w* (?:around |round )?(?:from )?(?:1|one) (?:back |around |round )?(?:to|into|onto) (?:5|five)\b"),
     ("WRAP", r"\b(?:wrap ?around|wraps? around|wrapping(?: around)?|with wrap\w*|wrap\w*|loop\w* (?:back|around)|cyclic\w*|modulo|mod (?:5|five))\b"),
     ("COND_SAY", rf"\b(?:if|when|whenever|once|each time|every time|as soon as|should) {_WHO}(?= (?:\w+ )?"
                  r"(?:say|says|said|call|calls|name|names|mention|mentions|state|states|repeat|repeats|announce|announces)\b)"),
     ("ORDER", r"\b(?:first )?(?:1|one)[ ,]+(?:then |next |and then )(?:2|two)(?:[ ,]+(?:then |next |and then )?(?:3|three|4|four|5|five))*\b|"
               r"\b(?:in order|ascending|one by one|in sequence|sequence|sequential\w*|consecutive\w*|count(?:ing)? up|"
-              r"each in turn|starting (?:at|from|with) (?:1|one))\b|\b1[ ,]+2[ ,]+3\b|\b(?:1|one)[ ,]+(?:then |next )(?:2|two)\b"),
+              r"each in turn|starting (?:at|from|with) (?:1|one))\b|\b(?:1|one)[ ,]+(?:2|two)[ ,]+(?:3|three)\b|\b(?:1|one)[ ,]+(?:then |next )(?:2|two)\b"),
     ("UP", rf"\b(?:{_ONE} )?(?:more|higher|bigger|greater|larger) than\b|\bmore one than\b"),
     ("UP", r"\b(?:one|1) (?:more|higher|bigger|greater|larger|up|above|over|after)\b"),
     ("UP", r"\b(?:plus|add|\+) ?(?:one|1)\b|\bincrement\w*|\bgo (?:one )?up\b|\bone up\b|"
@@ -104,8 +107,10 @@ SAY_SELECT = [
     ("DOWN", rf"\b(?:comes? |right |just |directly |immediately )?(?:before|below|under|beneath) {_REF}"),
     ("DOWN", rf"\bprevious (?:one|number|ball) (?:to|than|before|from) {_REF}|\bthe one before\b"),
     ("VAGUE", r"\b(?:the )?same (?:ball|number|one) (?:every|each|all the) (?:time|turn|round)s?\b"),
-    ("EVEN", r"\bevens?\b(?! (?:if|when|though|so|more|better|now))|(?<![0-9] )\b2,? (?:and |or )?4\b(?! [0-9])"),
-    ("ODD", r"(?<![0-9] )\b1,? 3,? (?:and |or )?5\b(?! [0-9])"),
+    # the even and odd balls listed: "2 4", "2s and 4s", "the 2 or the 4", "two or four", "1 3 5", "ones threes and fives"
+    ("EVEN", r"\bevens?\b(?! (?:if|when|though|so|more|better|now))|"
+             r"(?<![0-9] )\b(?:2s?|twos?),? (?:and |or |& )?(?:the )?(?:4s?|fours?)\b(?! [0-9])"),
+    ("ODD", r"(?<![0-9] )\b(?:1s?|ones),? (?:the )?(?:3s?|threes?),? (?:and |or |& )?(?:the )?(?:5s?|fives?)\b(?! [0-9])"),
     ("ODD", r"\bodds?\b"),
     ("EXCEPT", r"\b(?:except|other than|apart from|besides|instead|anything but|different|another|other|else)\b"),
     ("CONTINUE", r"\b(?:keep (?:on )?(?:going|playing|picking|selecting|choosing|taking)|every (?:single )?(?:turn|time|round)|"
@@ -123,7 +128,11 @@ SAY_SELECT = [
     ("CEASE", r"\b(?:stop|quit)(?= \w+ing (?:my|the(?! game)|what|whatever|that|it|them|your|those|these|same|alice|mine)\b)"),
     ("QUIT", r"\b(?:bail\w*|dip|dips|dip out|bounce|peace out|tap out|call it (?:quits|a day)|log off|"
              r"quit\w*|stop\w*|end|ends|ending|leave|leaving|exit\w*|give up|giving up|gives up|done|finish\w*|"
-             r"withdraw\w*|terminat\w*|over|(?:select|pick|choose|say) (?:0|zero))\b"),
+             r"withdraw\w*|terminat\w*|over|(?:select|pick|choose|say) (?:0|zero)|"
+             # the other verbs and idioms of giving up a game: "resign", "retire", "forfeit", "concede", "bow out",
+             # "throw in the towel", "pack it in", "pull the pin", "chuck it in", "cash out", "walk away"
+             r"resign\w*|retir\w*|forfeit\w*|conced\w*|bow\w* out|throw\w* in the towel|pack\w* it in|"
+             r"pull\w* the pin|chuck\w* it in|cash\w* out|walk\w* away|close\w* out)\b"),
     ("REPEAT", r"\b(?:repeat\w*|again|twice|echo\w*|second time|two times|in a row|back)\b"),
     _ORDINAL,
     ("SAME", r"\b(?:same|copy\w*|mirror\w*|match\w*|identical)\b"),
@@ -153,7 +162,7 @@ HANABI = [_POSITION] + _SHARED_FIRST + [
     ("OLD", r"\b(?:had|drew|drawn|got|picked up|held|holding) (?:it |them )?(?:the )?(?:first|longest|earliest)\b|"
             r"\b(?:oldest|old|longest|chop|most old|earliest)\b"),
     ("NEW", r"\b(?:newest|latest|most recent\w*|recent\w*|freshest|last drawn|just (?:drew|drawn|got|picked up)|"
-            r"(?:drew|drawn|picked up|got|take|took) (?:it )?(?:last|most recently))\b"),
+            r"(?:drew|drawn|picked up|got|take|took) (?:it )?(?:last|most recently)|(?:brand )?new(?= (?:card|cards|one)\b)|more new)\b"),
     ("CRIT", r"\b(?:critical\w*|last (?:remaining )?cop(?:y|ies)|only (?:remaining )?cop(?:y|ies)|irreplaceable|one of a kind)\b"),
     ("FIRST", r"\bbefore (?:any|all|every) other\w*(?: cards?)?\b|\b(?:first|before anything(?: else)?|prioriti[sz]\w*|priority|early|asap)\b"),
     ("PLAYABLE", r"\b(?:playable|can be played|(?:you |i )?can play|will work|good to play|is good|are good)\b"),
@@ -161,8 +170,11 @@ HANABI = [_POSITION] + _SHARED_FIRST + [
     ("SURE", r"\b100 ?(?:%|percent)|\b(?:sure|unsure|certain\w*|uncertain\w*|know|known|knows|definitely|guaranteed|confident|safe)\b"),
     ("BLIND", r"\b(?:blind\w*|random\w*|guess\w*|bombs?|bombing|misplay\w*)\b"),
     ("FIVE", r"\b(?:5s|fives|five|5)\b"),
-    ("ONES", r"\b(?:1s|ones|rank (?:1|one)|cards? of (?:1|one))\b"),
-    ("NOW", r"\b(?:right now|now|immediately|right away|at once)\b"),
+    # "ones" as a pronoun ("the ones I tell you the colour of", "hinted ones", "the easy ones") is not the 1s
+    ("ONES", r"\b(?:1s|rank (?:1|one)|cards? of (?:1|one))\b|"
+             r"(?<!ed )(?<!\bnew )(?<!\bold )(?<!\bother )(?<!\bthese )(?<!\bthose )(?<!\bgood )(?<!\bsafe )(?<!\beasy )"
+             r"(?<!\bsame )(?<!\bright )(?<!\bwrong )\bones\b(?! (?:i|you|we|that|which|who|whose|with|in|on|from|of)\b)"),
+    ("NOW", r"\b(?:right now|now|immediate|immediately|right away|at once)\b"),
     ("OFTEN", r"\b(?:often|a lot|alot|lots|many|much|frequently|generously|freely|as much as|plenty|more|every turn|each turn|"
               r"all the time|constantly|non ?stop|spam\w*|every chance|"
               r"whenever (?:you |i |we )?(?:can|could|possible|are able|have (?:a )?(?:token|chance)))\b"),

@@ -9,8 +9,10 @@ The reading of one instruction, step by step:
 1. Normalise: lower case, contractions spelt out ("don't" -> "do not"), "=" and ":" read as "means", chat
    abbreviations ("pls", "clr", "rn", "w/e") spelt out, list markers ("1)", "(b)") made sentence breaks,
    and the words that carry no instruction dropped: greetings, thanks, hedges ("I think", "maybe"),
-   politeness ("could you", "I would like you to"), chatter ("no cap", "bear with me", "sound good?"), reasons
-   ("because ..."). Emoji and code are read as the words they stand for (`_notation`).
+   politeness ("could you", "I would like you to", "I'd be so grateful if"), chatter ("no cap", "bear with me",
+   "sound good?"), reasons ("because ..."). Emoji and code are read as the words they stand for (`_notation`). A
+   bullet starts a sentence; a label before a colon with no cue ("House rule: ...") is dropped; a slip corrected
+   with "I mean" is replaced by its correction ("never discard, I mean never quit" -> "never quit").
 2. Spelling: a word the embedding model's vocabulary does not know is replaced by the nearest word of
    the conventions' own vocabulary, within one edit (short words) or two (transpositions count as one):
    "slect teh same nubmer" -> "select the same number".
@@ -87,13 +89,16 @@ _REWRITES = (
     (r"\bif (?:it|that|this)(?: is| would be)? not (?:too much )?(?:trouble|a problem|a bother|too much to ask|too much)\b", " "),
     (r"\be\.g\.|\bi\.e\.|\bnamely\b|\bsuch as\b|\bthat is\b", " for example "), (r"\bw/e\b", "whatever"),
     (r"\s*=\s*", " means "), (r"&", " and "), (r"(?<=\w)\s*:\s*(?=\w)", " means "),
-    (r"\+\s*1\b", " plus one"), (r"(?<![\w-])-\s*1\b", " minus one"), (r"[\"'`]", " "), (r"(\w)-(\w)", r"\1 \2"),
+    (r"\+\s*1\b", " plus one"), (r"(?<![\w-])-\s*1\b", " minus one"), (r"\b(the number|[nkx])\s*-\s*1\b", r"\1 minus one"), (r"[\"'`]", " "), (r"(\w)-(\w)", r"\1 \2"),
     (r"^\s*instructions?\s*:\s*", ""), (r"\bif not\b|\bor else\b", "otherwise"), (r"\bnothing else\b", "only"),
     (r"\bignor(?:e|ing) (?:the |your |my )?(?:say|says|said|saying|message|call|calls|number)s?\b", " whatever i say "),
     (r"\b(?:regardless of|independent(?:ly)? (?:of|from)|irrespective of|ignor(?:e|ing)|no matter|"
      r"(?:do not|not|never|without) (?:listen(?:ing)?|pay(?:ing)? attention|car(?:e|ing)|look(?:ing)?)(?: to| about| at)?|"
      r"(?:it )?(?:is )?not important|(?:it )?does not matter)\s+(?:what(?:ever)?\s+|of\s+)?(?:i|my|alice|your partner|the partner)\b"
      r"(?:\s+(?:say|says|said|call|calls|pick|picks|message|utterance|number|choice|words?)\b)?(?:\s+(?:is|are|says?))?", " whatever i say "),
+    # "shocking, I know" / "I know, wild": an "I know" standing alone concedes a point, it says nothing about the game
+    (r"(?:^|(?<=[,.;!?]))\s*i know\s*(?=[,.;!?]|$)", " "),
+    (r"\(\s*(?:and|also)\s+", "("), (r"(?<=[a-z])\s+\+\s+(?=[a-z])", " and "),   # "hint only playable stuff + play 1s first"   # "(and 5 when I say 1)": a parenthesis that opens with "and" adds to its clause
     (r"(?:,\s*|\bbut\s+)not (if|when)\b", r" except \1"), (r"\b(if|when|whenever) you hold\b", r"\1 you have"),
     (r"\ba certain (number|colou?r|rank|value|kind)", r"a \1"), (r"\bhang onto\b", "hang on to"),
     (r",?\s*\b(?:full stop|period|end of story|no exceptions)\s*(?=[.;!?]|$)", " "),
@@ -123,7 +128,8 @@ _ABBREVIATIONS = {"pls": "please", "plz": "please", "u": "you", "ur": "your", "r
 # Words and phrases that carry no instruction, dropped before reading: greetings, thanks, fillers, hedges and
 # politeness. What is left of a sentence of nothing but these is nothing.
 _FILLERS = re.compile(
-    r"\b(?:(?:thank you|thanks) (?:so|very) much|good luck|have fun|gl ?hf|glhf|thanks|thank you|please|kindly|dear|buddy|mate|lol|haha\w*|lmao|hehe|"
+    r"\b(?:(?:thank you|thanks)(?: (?:so|very) much)? for (?:your|the) (?:patience|help|time|understanding|cooperation|trouble)|"
+    r"(?:thank you|thanks) (?:so|very) much|good luck|have fun|gl ?hf|glhf|thanks|thank you|please|kindly|dear|buddy|mate|lol|haha\w*|lmao|hehe|"
     r"umm*|uhh*|ugh|yo|hi|hello|hey|okay|ok|alright|anyway|so+|well|now then|got it|how hard is that|"
     r"(?:thank you|thanks)(?: (?:so|very) much)?(?: for (?:your|the) \w+)?(?=\s*(?:[.!?]|$))|"
     r"however|i could be wrong|though i could be wrong|(?:it )?seems to me(?: that)?|i wanted you to|"
@@ -140,7 +146,20 @@ _FILLERS = re.compile(
     r"i would like you to|i would prefer (?:it )?(?:that|if)|i would ask that|i would appreciate it if|"
     r"it would be best if|(?:i think )?the (?:best|most sensible|simplest|easiest) (?:thing|plan|idea|approach|way|strategy|arrangement)"
     r"(?: (?:would be|is|will be))?(?: (?:for you |if you ))?|i would rather|i would prefer|let us|lets|do your best|i am not (?:really )?sure(?: how this works| what to say)?|"
-    r"i do not (?:really )?understand this game(?: yet)?|sorry)\b|^\s*now\s*(?=,)")
+    r"i do not (?:really )?understand this game(?: yet)?|"
+    # gratitude and apology frames: "I'd be ever so grateful if you ...", "I really appreciate it", "many thanks in
+    # advance", "sorry to bother you", "I hope this is alright", "if you wouldn't mind", "by all means"
+    r"i would be (?:(?:very|so|really|ever so|ever|most|extremely|truly|eternally|super|so very) )*"
+    r"(?:grateful|thankful|happy|glad|delighted|obliged|pleased)(?: if(?: you(?: would| could)?)?)?|"
+    r"i (?:would |really |truly |do |greatly )*appreciate (?:it|that|this)(?: (?:a lot|very much|so much))?(?: if(?: you(?: would| could)?)?)?|"
+    r"(?:(?:many|much) )?thanks in advance|many thanks|thanks a (?:lot|bunch|million|ton)|much appreciated|cheers|"
+    r"sorry to (?:bother|trouble|pester|disturb) you|i hope (?:this|that|it) is (?:alright|all right|ok|okay|fine)|"
+    r"if you (?:would|could)(?: not)? mind(?: (?:terribly|very much|too much))?|(?<=mind) (?:terribly|very much|too much)|"
+    r"if you would(?= ?,)|if you please|by all means|"
+    # a check that the instruction was understood: "or is that confusing?", "does that make sense?", "is that clear enough?"
+    r"(?:or )?(?:is|does|was) (?:that|this|it) (?:too )?(?:confusing|clear(?: enough)?|make sense|makes sense|"
+    r"understandable|complicated|too much)|(?:that|this) makes sense|"
+    r"sorry)\b|^\s*now\s*(?=,)")
 _HEADINGS = re.compile(r"(?:^|(?<=[.;!?\n]))\s*(?:rules?|plan|strategy|note|two things|three things|here is the deal|"
                        r"listen|ok so|so)\s*(?:means|:)\s*")
 _LIST_MARKERS = re.compile(r"(?:^|(?<=[.;:!?,]))\s*(?:\(?[0-9a-c]\)|[0-9]\.(?=\s))\s*")
@@ -192,6 +211,9 @@ _QUESTION = re.compile(r"^(?:what|who|whom|whose|where|why|how|which|"
 _ASIDE = re.compile(r"^(?:i|i am|i have|i had|this|that|it|the|nice|what a|today|my|we|our|there|she|he|they)\b")
 # A story about the past ("my sister and I played this last week", "I was thinking") tells the agent nothing
 # to do, whatever game words it has: next to an understood instruction it is set aside too.
+# "why did you discard that", "why are you hinting me useless stuff": a complaint about the partner's move, asked as a
+# question, tells the agent nothing to do (unlike "why don't you hint more", which suggests a move, and is kept).
+_COMPLAINT = re.compile(r"^why (?:did|are|were|have|would|do|does) you\b(?!.*\b(?:not|never)\b)")
 _NARRATIVE = re.compile(r"^(?:you|you just) (?:picked|chose|took|quit|stopped|played|discarded|bombed|hinted|did|kept)\b|"
                         r"^i (?:never|did not) (?:told|tell|said|say|asked|ask)\b|"
                         r"^(?:i|we|she|he|they|my \w+|our \w+)(?: \w+)? (?:was|were|had|did|played|kept|used|tried|"
@@ -447,13 +469,13 @@ class Parser:
         """An off-topic statement ("I had coffee this morning") next to an understood clause is an aside:
         it is set aside, not asked about. A question, or anything with a cue, is never an aside."""
         understood = [self.conventions[r.convention] for r in readings
-                      if r.status == "understood" and not _NARRATIVE.match(r.text)]
+                      if r.status == "understood" and not _NARRATIVE.match(r.text) and not _COMPLAINT.match(r.text)]
         if not understood:
             return readings
         return tuple(Reading(r.text, None, r.score, r.runner_up, r.negated, None, "aside", r.cues)
-                     if (not _QUESTION.match(r.text) or _CONDITIONAL_START.match(r.text))
+                     if (not _QUESTION.match(r.text) or _CONDITIONAL_START.match(r.text) or _COMPLAINT.match(r.text))
                      and (not r.negated or "NOHINT" in dict(r.cues)) and (
-                         _NARRATIVE.match(r.text) or r.status != "understood" and (
+                         _NARRATIVE.match(r.text) or _COMPLAINT.match(r.text) or r.status != "understood" and (
                              r.status == "off-topic" and not r.cues and _ASIDE.match(r.text)
                              or _agrees_as_example(r, understood) or _restates_whatever(r, understood)))
                      else r for r in readings)
@@ -632,14 +654,65 @@ def _exception_to(a: Reading, b: Reading, conventions: dict[str, Convention]) ->
 
 
 def normalise(text: str) -> str:
-    text = _notation(text.lower().replace("\u2019", "'").replace("\u2018", "'"))
+    text = _BULLETS.sub(". ", text.lower().replace("\u2019", "'").replace("\u2018", "'"))
+    text = _LABEL.sub(_label, _notation(text))
     text = _VARIABLE.sub(lambda m: f"{m.group(1) or ''} the number".strip(), text)
     for pattern, replacement in _CONTRACTIONS + _REWRITES:
         text = re.sub(pattern, replacement, text)
+    text = _DASH.sub(", ", text)
+    text = _SLIP.sub(_corrected_slip, text)
+    text = _UNLESS_THEN.sub(r"\1. if \2, ", text)
     text = _LIST_MARKERS.sub(". ", text)
     text = _HEADINGS.sub(". ", text)
     text = _mask_parentheses(text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+# A dash between spaces ("blind-play your newest card - trust me") separates like a comma.
+_DASH = re.compile(r"\s+[-\u2013\u2014]+\s+|\s*[\u2013\u2014]+\s*")
+# "mirror me unless I repeat your last ball, then resign": an exception with a rule of its own is that rule's
+# condition ("mirror me. if I repeat your last ball, resign"), not a restriction of the rule before it.
+# Only a rule that opens its sentence: under a condition ("if I hint a card play it, unless it is a 5, then keep
+# it") the second rule keeps the condition, and is left as it is.
+_UNLESS_THEN = re.compile(r"(?:^|(?<=[.;!?]))\s*(?!(?:if|when|whenever|once|as soon as)\b)([a-z][^.;!?,]*?)\s*,?\s*\bunless\b,?\s*([^.;!?,]+?)\s*,\s*(?:then|in which case)\s+")
+# A slip corrected ("never discard... I mean never quit", "play only even cards I mean balls", "when I say a colour,
+# I mean hint a colour, play those cards"): what follows "I mean" replaces as many words at the end of the piece
+# before it (all of them when it is as long, or when both open with a verb or a negation). "I mean it" is emphasis, dropped
+# with the fillers.
+_SLIP = re.compile(r"(?:^|(?<=[.;!?,]))([^.;!?,]+?)\s*(?:\.{2,}|,)?\s*(?:sorry\s*,?\s*)?\bi mean\b\s*,?\s*"
+                   r"([^.;!?,]+)")
+_EMPHASIS = {"it", "that", "this", "business", "what", "seriously", "literally", "really", "exactly"}
+
+
+def _corrected_slip(match: re.Match) -> str:
+    before, after = match.group(1).split(), match.group(2).split()
+    if not before or before[0] == "by" or not after or after[0] in _EMPHASIS:
+        return match.group(0)
+    lead = re.match(r"\s*", match.group(1)).group(0)
+    def clause(word: str) -> bool:   # a piece that opens with a verb or a negation is a whole rule
+        return word in _VERBS or word in _NEGATIONS or word in ("do", "always")
+    if len(after) >= len(before) or clause(before[0]) and clause(after[0]):
+        return lead + " ".join(after)
+    return lead + " ".join(before[:len(before) - len(after)] + after)
+
+
+# A bullet ("- ", "* ", "\u2022") starts a sentence of its own: the lines of a list are separate rules.
+_BULLETS = re.compile(r"(?:^|\n)\s*[-*\u2022\u00b7\u2013\u2014]\s+|\s*\u2022\s*")
+# A label before a colon that opens a sentence ("House rule: ...", "KPI: ...", "Risk mitigation: ...", "Crazy
+# concept: ...") names the rule that follows; it is not part of it. It is dropped when it is at most three words,
+# none of them a cue of either game ("Discards: oldest first", "Colour clue: play it", "Repeat: quit" keep theirs)
+# nor a word that frames or scopes a rule (a negation, "if", "otherwise", "only", "except", "always", ...).
+_LABEL = re.compile(r"(?:^|(?<=[.;!?]))(\s*)([a-z][a-z ]{0,40}?)\s*:\s+(?=[a-z0-9(])")
+_LABEL_BLOCKERS = frozenset("if when whenever otherwise else unless only except but then always never once after "
+                            "before until every each all any first last and or so".split())
+
+
+def _label(match: re.Match) -> str:
+    words = match.group(2).split()
+    if not 1 <= len(words) <= 3 or set(words) & (_LABEL_BLOCKERS | _NEGATIONS) or \
+            any(cues(game, match.group(2)) for game in ("say-select", "hanabi")):
+        return match.group(0)
+    return match.group(1)
 
 
 # Emoji and code are ways of writing words. A keycap is its digit; an arrow means "goes to"; the few emoji that
@@ -708,7 +781,8 @@ _HARMLESS = frozenset(
 _SYNONYMS = {
     "say-select": {"mirror": "copy", "echo": "copy", "match": "same", "identical": "same", "withdraw": "quit",
                    "exit": "quit", "leave": "quit", "resign": "quit", "forfeit": "quit", "figure": "number",
-                   "digit": "number", "value": "number", "corresponding": "same", "listen": "hear",
+                   "digit": "number", "value": "number", "corresponding": "same", "response": "select", "respond": "select",
+                   "reply": "select", "output": "select", "input": "say", "listen": "hear",
                    "playing": "game", "pronounce": "say", "state": "say", "shout": "say", "utter": "say",
                    "sing": "say", "announced": "say", "yell": "say"},
     "hanabi": {"dump": "discard", "chuck": "discard", "bin": "discard", "toss": "discard", "ditch": "discard",
@@ -851,6 +925,9 @@ def _merge_short_sentences(sentences: list[str]) -> list[str]:
         sentence = sentence.strip()
         if not sentence:
             continue
+        if carry and content_words(carry) and _CONDITIONAL_START.match(sentence):
+            out.append(carry)   # "Copy me. If I repeat your last ball, quit.": a rule, then a conditional rule
+            carry = ""
         joined = f"{carry} {sentence}".strip()
         if len(joined.split()) <= 2 and len(content_words(joined)) <= 1 and not _RULE_MARKER.search(joined):
             carry = joined
@@ -894,6 +971,9 @@ def _sentence_clauses(pieces: list[str]) -> list[str]:
             clauses[-1] = _joined(clauses[-1], piece)
             continue
         if clauses and not pending and _contrast(piece, clauses[-1]):
+            continue
+        if not pending and _SCENE.match(piece):   # "I call a number, you take the next one up": a scene, then its rule
+            pending = f"when {piece}"
             continue
         piece = _elided_verb(piece, clauses[-1] if clauses else "")
         piece = f"{pending} {piece}".strip()
