@@ -39,6 +39,7 @@ import heapq
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -584,7 +585,16 @@ def errors_text(errors: Counter) -> str:
     return "0" if not errors else ", ".join(f"{n} {what}" for what, n in errors.most_common())
 
 
+SLOW_GC = re.compile(r"slow garbage collection: generation (\d) took (\d+) ms")
+
+
+def slow_collections(server: ServerProcess) -> list[int]:
+    """The server's logged slow garbage collections so far (server/app.py), in ms."""
+    return [int(ms) for _, ms in SLOW_GC.findall(server.log_path.read_text(errors="replace"))]
+
+
 def measure(server: ServerProcess, mode: str, count: int, pace, seconds, warmup, stall_s, seed) -> dict[str, Any]:
+    gc_before = len(slow_collections(server))
     user0, sys0 = server.cpu_seconds()
     clients0 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the client processes end within drive()
     t0 = time.perf_counter()
@@ -595,6 +605,7 @@ def measure(server: ServerProcess, mode: str, count: int, pace, seconds, warmup,
     r["cpu_s"], r["sys_s"] = (user1 - user0) + (sys1 - sys0), sys1 - sys0
     r["client_cpu_s"] = (clients1.ru_utime - clients0.ru_utime) + (clients1.ru_stime - clients0.ru_stime)
     r["wall_s"] = wall
+    r["slow_gc_ms"] = slow_collections(server)[gc_before:]
     return r
 
 
@@ -605,7 +616,9 @@ def line(label: str, r: dict[str, Any], seconds: float) -> str:
     return (f"{label:<7} p50 {pct(lat, 50):7.1f} ms  p99 {pct(lat, 99):7.1f} ms  max {max(lat, default=float('nan')):7.1f} ms"
             f"  {r['replies'] / seconds:6.1f}/s  n={len(lat):<6} cpu {cpu:5.2f} ms/reply ({kernel:.2f} system; game starts included)  errors: {errors_text(r['errors'])}"
             f"\n            cores busy over the whole run (connecting included): server {r['cpu_s'] / r['wall_s']:.2f}, the load's client processes "
-            f"{r['client_cpu_s'] / r['wall_s']:.2f} (of {os.cpu_count()})")
+            f"{r['client_cpu_s'] / r['wall_s']:.2f} (of {os.cpu_count()})"
+            + (f"; garbage collections of 50 ms or more: {len(r['slow_gc_ms'])}"
+               + (f" (longest {max(r['slow_gc_ms'])} ms)" if r['slow_gc_ms'] else "") if "slow_gc_ms" in r else ""))
 
 
 def paced(game: ServerProcess, echo: ServerProcess, counts: list[int], args) -> dict[int, dict]:

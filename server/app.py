@@ -116,6 +116,24 @@ def warm_up(app: Flask) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    if _log_slow_collections not in gc.callbacks:
+        gc.callbacks.append(_log_slow_collections)
+
+
+SLOW_COLLECTION_MS = 50
+_collection_started: list[float] = []
+
+
+def _log_slow_collections(phase: str, info: dict[str, Any]) -> None:
+    """Log a garbage collection that held the server up for SLOW_COLLECTION_MS or more (every game waits
+    for it): what to look at first when replies come late now and then (benchmarks/serving.py counts them)."""
+    if phase == "start":
+        _collection_started[:] = [time.perf_counter()]
+    elif _collection_started:
+        ms = (time.perf_counter() - _collection_started[0]) * 1000
+        if ms >= SLOW_COLLECTION_MS:
+            log.warning("slow garbage collection: generation %d took %.0f ms (%d objects collected)",
+                        info["generation"], ms, info["collected"])
 
 
 def say_select_bobs(config: dict[str, Any]):

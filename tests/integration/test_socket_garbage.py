@@ -46,3 +46,18 @@ def test_moves_leave_no_frames_or_request_contexts_to_the_garbage_collector(app)
         gc.set_debug(0)
         gc.garbage.clear()
     assert not kinds & {"frame", "traceback", "RequestContext", "Packet"}, kinds
+
+
+def test_a_slow_garbage_collection_is_logged(monkeypatch, caplog):
+    """The server logs a collection that held every game up (benchmarks/serving.py counts these lines)."""
+    from server import app as app_module
+
+    clock = iter([100.0, 100.2, 200.0, 200.01])
+    monkeypatch.setattr(app_module.time, "perf_counter", lambda: next(clock))
+    with caplog.at_level("WARNING", logger="server.app"):
+        app_module._log_slow_collections("start", {"generation": 2, "collected": 0, "uncollectable": 0})
+        app_module._log_slow_collections("stop", {"generation": 2, "collected": 7, "uncollectable": 0})
+        app_module._log_slow_collections("start", {"generation": 0, "collected": 0, "uncollectable": 0})
+        app_module._log_slow_collections("stop", {"generation": 0, "collected": 3, "uncollectable": 0})
+    slow = [r.getMessage() for r in caplog.records if "slow garbage collection" in r.getMessage()]
+    assert slow == ["slow garbage collection: generation 2 took 200 ms (7 objects collected)"]
