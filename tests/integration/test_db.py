@@ -105,6 +105,23 @@ def test_a_move_stored_through_the_driver_reads_back_as_the_core_insert_stores_i
     assert events[1]["time"].endswith("Z")
 
 
+def test_a_single_clashing_event_is_stale_and_leaves_the_connection_usable(store, engine):
+    """One event is stored in one statement (on PostgreSQL in autocommit, one round trip): a clash stores
+    nothing, and the connection goes back to the pool in its usual transactional mode."""
+    new_game(store)
+    store.append("g1", [NewEvent(1, 0, "human", "move", {"say": 1})])
+    with pytest.raises(StaleGame):
+        store.append("g1", [NewEvent(1, 0, "human", "move", {"say": 2})])
+    store.append("g1", [NewEvent(2, 1, "agent", "move", {"select": 1}), NewEvent(3, 1, "human", "move", {"say": 3})])
+    assert [(e["seq"], e["move"]) for e in store.load_game("g1").events] == [
+        (0, None), (1, {"say": 1}), (2, {"select": 1}), (3, {"say": 3})]
+    raw = engine.raw_connection()
+    try:
+        assert not getattr(raw.dbapi_connection, "autocommit", False)
+    finally:
+        raw.close()
+
+
 def test_a_pooled_connection_the_database_dropped_is_replaced(store, engine):
     """The database drops the connection a move would be stored on (PostgreSQL restarted: its backend is
     terminated; SQLite: the handle closed): the move is still stored, on a fresh connection."""
