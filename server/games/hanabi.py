@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -336,8 +337,9 @@ def legal_moves(game: HanabiGame, seat: int) -> list[dict[str, Any]]:
     return [protocol_move(uid) for uid in game.legal_moves()]
 
 
-def person_view(game: HanabiGame, seat: int) -> dict[str, Any]:
-    """VIEW: what the person at `seat` may see, built from the rules' `view(seat)` only (plus the public move log)."""
+def person_view(game: HanabiGame, seat: int, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """VIEW: what the person at `seat` may see, built from the rules' `view(seat)` only (plus the public move log;
+    `history`: that log, when the caller keeps it, see MoveLog)."""
     v = game.view(seat)
     own_knowledge, partner_knowledge = v["card_knowledge"]
     _, partner_cards = v["observed_hands"]
@@ -356,7 +358,7 @@ def person_view(game: HanabiGame, seat: int) -> dict[str, Any]:
         "score": v["score"],
         "max_score": MAX_SCORE,
         "turns_left": game.turns_to_play if v["deck_size"] == 0 and not v["is_over"] else None,
-        "history": move_log(game, seat),
+        "history": move_log(game, seat) if history is None else history,
     }
 
 
@@ -373,6 +375,27 @@ def _knowledge(k: dict[str, Any]) -> dict[str, Any]:
 def move_log(game: HanabiGame, seat: int) -> list[dict[str, Any]]:
     """Every move so far, for `seat` (all of it public: a played or discarded card is shown once it left the hand)."""
     return [log_entry(turn, item, seat) for turn, item in enumerate(game.history)]
+
+
+class MoveLog:
+    """A room's move log for the person, kept between `state` messages: a move's entry never changes once made,
+    so each state adds the new moves' entries instead of writing every entry again (a Hanabi game sends two
+    states per move and reply, each with the whole log)."""
+
+    def __init__(self, seat: int):
+        self.seat = seat
+        self.entries: list[dict[str, Any]] = []
+
+    def of(self, game: HanabiGame) -> list[dict[str, Any]]:
+        """The log of `game` (a game whose history starts with the entries kept; a shorter one starts afresh).
+        A list once returned is never changed (each call that adds entries makes a new one), so two threads
+        writing states of one room at once each get a whole log."""
+        entries = self.entries if len(self.entries) <= len(game.history) else []
+        if len(entries) < len(game.history):
+            entries = entries + [log_entry(turn, game.history[turn], self.seat)
+                                 for turn in range(len(entries), len(game.history))]
+            self.entries = entries
+        return entries
 
 
 def log_entry(turn: int, item: HistoryItem, seat: int) -> dict[str, Any]:
@@ -489,6 +512,7 @@ class Hanabi(GameAdapter):
         self.instructed_lambda = float(config["HANABI_LAMBDA"])
         self.config = {"prior_backend": "conventions",
                        "agents": {role: spec.source for role, spec in agents.specs.items()}}
+        self._logs: weakref.WeakKeyDictionary[Room, MoveLog] = weakref.WeakKeyDictionary()  # gone with their rooms
 
     def warm(self) -> None:
         for role in self.agents.specs:
@@ -558,7 +582,11 @@ class Hanabi(GameAdapter):
 
     def state_fields(self, room: Room) -> dict[str, Any]:
         game = room.game
-        return {"view": person_view(game, room.seat), "legal": legal_moves(game, room.seat), "score": game.score()}
+        log = self._logs.get(room)
+        if log is None:
+            log = self._logs[room] = MoveLog(room.seat)
+        return {"view": person_view(game, room.seat, log.of(game)), "legal": legal_moves(game, room.seat),
+                "score": game.score()}
 
     def public_prior(self, room: Room, record: dict[str, Any]) -> Any:
         return record["prior_shown"]

@@ -67,3 +67,23 @@ def test_missing_checkpoints_are_replaced_by_labelled_rule_bots(tmp_path):
     assert specs["rank"].source == str(tmp_path / "rank.pt") and not specs["rank"].is_rulebot
     assert specs["color"].source == "rulebot:color" and "standing in" in specs["color"].label
     assert specs["vanilla"].is_rulebot and "own-way" in specs["vanilla"].label and "vanilla.pt" in specs["vanilla"].detail
+
+
+def test_the_move_log_kept_between_states_is_the_log_written_afresh():
+    """The room's MoveLog adds only the new moves' entries to each state: at every turn of a game it equals the
+    log written from scratch, lists it returned earlier are not changed, and a shorter game starts afresh."""
+    import random
+
+    rng = random.Random(3)
+    game, kept = HanabiGame(2, seed=21), hanabi.MoveLog(seat=1)
+    earlier = []
+    while not game.is_over():
+        log = kept.of(game)
+        assert log == hanabi.move_log(game, 1)
+        earlier.append((len(log), log))
+        game.step(rng.choice(game.legal_moves()))
+    assert kept.of(game) == hanabi.move_log(game, 1)
+    assert all(len(log) == n for n, log in earlier)
+    fresh = HanabiGame(2, seed=22)
+    fresh.step(fresh.legal_moves()[0])
+    assert kept.of(fresh) == hanabi.move_log(fresh, 1)
