@@ -163,16 +163,17 @@ class HanabiAgent:
         legal = [int(uid) for uid in legal]
         mask = np.zeros(NUM_MOVES_2P, dtype=bool)
         mask[legal] = True
-        log_pi = self.log_policy(encode(game, game.current_player)[None], mask[None])[0]
+        # one network call in torch; the rest (20 numbers) in numpy, where indexing costs no tensor per element
+        log_pi = self.log_policy(encode(game, game.current_player)[None], mask[None])[0].numpy()
         applied = float(lam) if log_prior is not None and lam > 0 else 0.0
-        term = torch.zeros_like(log_pi).masked_fill(~torch.from_numpy(mask), float("-inf"))
+        term = np.where(mask, np.float32(0), np.float32(-np.inf))
         if applied:
             if len(log_prior) != len(legal):
                 raise ValueError(f"log_prior must hold one number per legal move: {len(log_prior)} for {len(legal)}")
-            term[legal] = torch.as_tensor(prior_term(log_prior, applied), dtype=term.dtype)
+            term[legal] = prior_term(log_prior, applied).astype(np.float32)
         total = log_pi + term
         uid = int(total.argmax())
-        order = [int(i) for i in torch.argsort(total, descending=True) if mask[int(i)]][:TOP_MOVES]
+        order = [int(i) for i in np.argsort(-total, kind="stable") if mask[i]][:TOP_MOVES]
         top = [{"uid": i, "move": move_name(i), "score": round(float(total[i]), 4),
                 "policy_logp": round(float(log_pi[i]), 4), "prior_term": round(float(term[i]), 4)} for i in order]
         return Decision(uid, explain(game, uid, self.instruction, asked), top, applied)
