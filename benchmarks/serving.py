@@ -288,12 +288,12 @@ class Player:
     """One client: plays Hanabi games one after another (or sends echoes), paced or closed-loop."""
 
     def __init__(self, url: str, mode: str, pace: tuple[float, float], sched: Scheduler, results: Results,
-                 until: float, record_from: float, stall_s: float, rng: random.Random):
+                 until: float, record_from: float, stall_s: float, rng: random.Random, sio: Any = None):
         import socketio
 
         self.url, self.mode, self.pace, self.sched, self.results = url, mode, pace, sched, results
         self.until, self.record_from, self.stall_s, self.rng = until, record_from, stall_s, rng
-        self.sio = socketio.Client(reconnection=False, handle_sigint=False)
+        self.sio = sio or socketio.Client(reconnection=False, handle_sigint=False)
         self.game_id: str | None = None
         self.understood = False          # the instruction's reading came back (a person reads it first)
         self.waiting: dict[str, Any] | None = None  # the state to move from once it has
@@ -424,6 +424,19 @@ class Player:
             self.results.errors[what] += 1
 
 
+def start_players(players: list[Player], connected: list[bool], seconds: float, warmup: float,
+                  pace: tuple[float, float], rng: random.Random) -> float:
+    """Give the connected players their first move, each at a random moment within one pace; moves sent in the
+    first `warmup` seconds are not timed, none after `seconds`. Returns when the run began."""
+    begin = time.perf_counter()
+    for p in players:
+        p.until, p.record_from = begin + seconds, begin + warmup
+    for p, ok in zip(players, connected):
+        if ok:
+            p.start(rng.uniform(0, max(pace[1], 0.05)))
+    return begin
+
+
 def run_clients(url: str, mode: str, count: int, pace: tuple[float, float], seconds: float, warmup: float,
                 stall_s: float, seed: int) -> dict[str, Any]:
     """`count` clients in this process for `seconds` (after connecting); moves sent in the first `warmup`
@@ -437,12 +450,7 @@ def run_clients(url: str, mode: str, count: int, pace: tuple[float, float], seco
         players = [Player(url, mode, pace, sched, results, float("inf"), float("inf"), stall_s,
                           random.Random(rng.random())) for _ in range(count)]
         connected = list(pool.map(Player.connect, players))
-    begin = time.perf_counter()
-    for p in players:
-        p.until, p.record_from = begin + seconds, begin + warmup
-    for p, ok in zip(players, connected):
-        if ok:
-            p.start(rng.uniform(0, max(pace[1], 0.05)))
+    begin = start_players(players, connected, seconds, warmup, pace, rng)
     for p in players:
         p.done.wait(max(0.0, begin + seconds + stall_s + 5 - time.perf_counter()))
     # a reply still owed after the end is waited for (counted as a stall by then)
@@ -472,16 +480,10 @@ class AsyncPlayer(Player):
                  record_from: float, stall_s: float, rng: random.Random):
         import socketio
 
-        self.url, self.mode, self.pace, self.loop, self.results = url, mode, pace, loop, results
-        self.until, self.record_from, self.stall_s, self.rng = until, record_from, stall_s, rng
-        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-        self.game_id, self.understood, self.waiting = None, False, None
-        self.sent_at: float | None = None
-        self.sent_seq = 0
-        self.done = threading.Event()
-        self.sched = self  # Player's handlers call self.sched.at(when, fn)
-        self.sio.on("*", self._on_event_async)
-        self.sio.on("disconnect", self._on_disconnect)
+        # the handlers are Player's own: the AsyncClient calls plain functions on its loop, one event at a time
+        super().__init__(url, mode, pace, self, results, until, record_from, stall_s, rng,
+                         sio=socketio.AsyncClient(reconnection=False, handle_sigint=False))
+        self.loop = loop
 
     async def connect_async(self) -> bool:
         try:
@@ -495,9 +497,6 @@ class AsyncPlayer(Player):
     def at(self, when: float, fn: Callable[[], None]) -> None:
         """Run `fn` at perf_counter time `when` on the loop (Player's handlers schedule through this)."""
         self.loop.call_later(max(0.0, when - time.perf_counter()), fn)
-
-    async def _on_event_async(self, event: str, data: Any = None) -> None:
-        self._on_event(event, data)
 
     def _emit(self, event: str, data: dict[str, Any]) -> None:
         self.loop.create_task(self.sio.emit(event, data))
@@ -518,12 +517,7 @@ async def _run_async_clients(url: str, mode: str, count: int, pace: tuple[float,
             return await p.connect_async()
 
     connected = await asyncio.gather(*(connect(p) for p in players))
-    begin = time.perf_counter()
-    for p in players:
-        p.until, p.record_from = begin + seconds, begin + warmup
-    for p, ok in zip(players, connected):
-        if ok:
-            p.start(rng.uniform(0, max(pace[1], 0.05)))
+    begin = start_players(players, connected, seconds, warmup, pace, rng)
     end = begin + seconds + stall_s + 5
     while time.perf_counter() < end and not all(p.done.is_set() for p in players):
         await asyncio.sleep(0.2)
