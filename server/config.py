@@ -39,6 +39,7 @@ given in code (tests) on top of it. Every key, its variable and its default:
 | GAMES_PER_MINUTE      | INSTRUCTPLAY_GAMES_PER_MINUTE     | 20 (new games one connection may start, after a burst of GAMES_BURST) |
 | GAMES_BURST           | INSTRUCTPLAY_GAMES_BURST          | 10                                        |
 | WARNINGS_PER_MINUTE   | INSTRUCTPLAY_WARNINGS_PER_MINUTE  | 30 (log lines about one connection's bad input) |
+| TORCH_THREADS         | INSTRUCTPLAY_TORCH_THREADS        | 1 (`serve`: torch's threads per server process; the agents' networks are tiny, and torch's default of a thread per core kept idle threads spinning between moves: 2.9 -> 1.9 ms of CPU per move and reply, benchmarks/serving.py) |
 | TRAININGS_AT_ONCE     | INSTRUCTPLAY_TRAININGS_AT_ONCE    | half the cores, at least 1 (new Say-Select Bobs trained at once; the rest queue) |
 | ROOM_IDLE_S           | INSTRUCTPLAY_ROOM_IDLE_S          | 600 (a game nobody is connected to leaves memory after this; it is rebuilt on resume) |
 | RESUME_AFTER_END_S    | INSTRUCTPLAY_RESUME_AFTER_END_S   | 600 (a finished game's resume token works this long after the end, to show the result) |
@@ -91,6 +92,7 @@ DEFAULTS: dict[str, object] = {
     "GAMES_PER_MINUTE": 20.0,
     "GAMES_BURST": 10.0,
     "WARNINGS_PER_MINUTE": 30.0,
+    "TORCH_THREADS": 1,
     "TRAININGS_AT_ONCE": max(1, (os.cpu_count() or 2) // 2),
     "ROOM_IDLE_S": 600.0,
     "RESUME_AFTER_END_S": 600.0,

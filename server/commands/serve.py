@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             # a greenlet per agent move: spawning without recording the spawner's stack is faster, and leaves
             # the garbage collector ~35 frame records per connection fewer to walk
             gevent.config.track_greenlet_tree = False
+        use_torch_threads(int(config["TORCH_THREADS"]))
         from server.app import create_app, warm_up
 
         app = create_app(config)
@@ -73,6 +74,19 @@ def run(args: argparse.Namespace) -> int:
     serve_forever(load, str(config["HOST"]), int(config["PORT"]), int(config["SERVER_THREADS"]),
                   worker=str(config["SERVER_WORKER"]))
     return 0
+
+
+def use_torch_threads(threads: int) -> None:
+    """Give torch `threads` threads in this process, before it runs anything. An agent's decision is a forward
+    pass of one observation through a small network (~0.07 ms), which extra threads cannot speed up, and torch's
+    default (a thread per core) kept its idle threads spinning after every pass, on cores other games and
+    workers need: 2.9 ms of CPU per move and reply with the default, 1.9 ms with one thread, in one closed-loop
+    run of benchmarks/serving.py (16 games, SQLite); same throughput. A Say-Select Bob trains as fast on one
+    thread (0.35-0.5 s for seeds 1-3 either way)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(threads)
 
 
 def serve_forever(load: Callable[[], Any], host: str, port: int, threads: int, name: str = "instructplay",
