@@ -131,8 +131,7 @@ class HanabiAgent:
     @torch.no_grad()
     def log_policy(self, obs: np.ndarray, legal: np.ndarray) -> torch.Tensor:
         """log pi [B, 20] for observations [B, 658] and legal masks [B, 20]; illegal moves are -inf."""
-        logits, _ = self.net(torch.as_tensor(obs), torch.as_tensor(legal))
-        return torch.log_softmax(logits, -1)
+        return self.net.log_policy(torch.as_tensor(obs), torch.as_tensor(legal))
 
     @torch.no_grad()
     def scores(self, obs: np.ndarray, legal: np.ndarray, prior_logits=None, lam: float | None = None):

@@ -138,3 +138,29 @@ def test_a_missing_checkpoint_says_where_the_agents_are(tmp_path):
 def test_act_refuses_a_view_dict(agent_path):
     with pytest.raises(TypeError, match="HanabiGame"):
         load_hanabi_agent(agent_path).act(game_after().view(0), game_after().legal_moves(), None, 0.0)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_the_policy_alone_equals_forward_bit_for_bit_after_training_and_loading(layers):
+    """PolicyNet.log_policy (every agent move of the server) skips the value head and nn.Module's call
+    machinery: it must give exactly forward's log softmax, also once training has changed the weights in place
+    and on a network loaded from a checkpoint."""
+    torch.manual_seed(layers)
+    net = PolicyNet(NetConfig(hidden=32, layers=layers))
+    obs = torch.rand(7, net.config.obs_size)
+    legal = torch.rand(7, net.config.num_moves) > 0.4
+    legal[:, 0] = True
+
+    def same() -> bool:
+        with torch.no_grad():
+            return torch.equal(net.log_policy(obs, legal), torch.log_softmax(net(obs, legal)[0], -1)) and \
+                torch.equal(net.log_policy(obs[:1], legal[:1]), torch.log_softmax(net(obs[:1], legal[:1])[0], -1))
+
+    assert same()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    logits, value = net(obs, legal)
+    (logits.masked_fill(~legal, 0).sum() + value.sum()).backward()
+    optimizer.step()
+    assert same()
+    net = PolicyNet.from_checkpoint(copy.deepcopy(net.checkpoint()))
+    assert same()
