@@ -225,8 +225,18 @@ class Reader:
         else:
             from agents.priors.conventions.hanabi import observation_text
 
-            observation, actions = observation_text(game, seat), [paper_move_text(u, full=True) for u in uids]
+            # the table only for conventions that read it: the others read the last move's line alone, and
+            # without the table (~50 us to write) the same move's text is a cache hit
+            observation = observation_text(game, seat) if self.reads_table(text) else partner_last_move_text(game, seat)
+            actions = [paper_move_text(u, full=True) for u in uids]
         return np.asarray(self.prior.log_probs(GAME, text, observation, actions), dtype=np.float64)
+
+    def reads_table(self, text: str) -> bool:
+        """Whether a convention of the instruction's reading reads the table (`situational`), not only the
+        partner's last move."""
+        from agents.priors.conventions import convention
+
+        return any(convention(GAME, cid).situational for cid, _ in self.prior.understand(GAME, text).understood)
 
 
 def _means(conventions) -> str:

@@ -202,3 +202,32 @@ def test_conventions_prior_caches_and_hands_out_read_only_arrays(prior):
     assert np.exp(first)[5] < np.exp(first)[0]
     off_topic = prior.log_probs("say-select", "what's the weather", "My partner selected 2.", BOB_ACTION_TEXTS)
     np.testing.assert_allclose(off_topic, np.log(1 / 6))
+
+
+def test_conventions_that_do_not_read_the_table_give_the_same_prior_without_it():
+    """The server writes the table (observation_text) only when a convention of the reading is situational,
+    and gives the others the partner's last move alone (server/games/hanabi.Reader.log_probs): for every
+    non-situational Hanabi convention, alone and in pairs, the prior must be the same either way."""
+    import random
+
+    from agents.envs.hanabi.language import partner_last_move_text
+    from agents.priors.conventions.hanabi import CONVENTIONS as HANABI_CONVENTIONS, observation_text
+
+    plain = [c for c in HANABI_CONVENTIONS if not c.situational]
+    assert len(plain) >= 8 and any(c.situational for c in HANABI_CONVENTIONS)
+    readings = [[(c, 1.0)] for c in plain] + [[(a, 0.6), (b, 0.4)] for a, b in itertools.combinations(plain, 2)]
+    rng, compared = random.Random(0), 0
+    for seed in range(60):
+        game = HanabiGame(2, seed=seed)
+        for _ in range(rng.randrange(0, 40)):
+            if game.is_over():
+                break
+            game.step(rng.choice(game.legal_moves()))
+        if game.is_over():
+            continue
+        player, actions = game.current_player, [move_text(u, full=True) for u in game.legal_moves()]
+        with_table, without = observation_text(game, player), partner_last_move_text(game, player)
+        for weighted in readings:
+            assert np.array_equal(mixture(weighted, with_table, actions, 2.0), mixture(weighted, without, actions, 2.0))
+            compared += 1
+    assert compared > 1000
