@@ -172,9 +172,10 @@ class HanabiAgent:
             term[legal] = prior_term(log_prior, applied).astype(np.float32)
         total = log_pi + term
         uid = int(total.argmax())
-        order = [int(i) for i in np.argsort(-total, kind="stable") if mask[i]][:TOP_MOVES]
-        top = [{"uid": i, "move": move_name(i), "score": round(float(total[i]), 4),
-                "policy_logp": round(float(log_pi[i]), 4), "prior_term": round(float(term[i]), 4)} for i in order]
+        order = [i for i in np.argsort(-total, kind="stable").tolist() if mask[i]][:TOP_MOVES]
+        totals, log_pis, terms = total.tolist(), log_pi.tolist(), term.tolist()  # Python floats, converted once
+        top = [{"uid": i, "move": move_name(i), "score": round(totals[i], 4),
+                "policy_logp": round(log_pis[i], 4), "prior_term": round(terms[i], 4)} for i in order]
         return Decision(uid, explain(game, uid, self.instruction, asked), top, applied)
 
     def act_many(self, games: list[HanabiGame]) -> list[int]:

@@ -663,5 +663,5 @@ class Hanabi(GameAdapter):
         logp = self.reader.log_probs(text, game, seat, uids, public=public)
         return {"backend": self.reader.prior.name, "instruction": text, "instruction_seq": seq,
                 "observation": partner_last_move_text(game, seat), "uids": uids,
-                "labels": [move_name(u) for u in uids], "probs": [round(float(p), 4) for p in np.exp(logp)],
-                "log_probs": [round(float(x), 6) for x in logp]}
+                "labels": [move_name(u) for u in uids], "probs": [round(p, 4) for p in np.exp(logp).tolist()],
+                "log_probs": [round(x, 6) for x in logp.tolist()]}

@@ -15,6 +15,7 @@ A the oldest card):
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Sequence
 
@@ -101,6 +102,7 @@ def move_text(uid: int, full: bool = False) -> str:
     return f" hint 'rank {move.rank + 1}' to my partner"
 
 
+@functools.cache  # 20 names, asked for on every move (prior labels, top moves)
 def move_name(uid: int) -> str:
     """A move of a 2-player game named for people: 'play A', 'discard C', 'hint red', 'hint 3s' (the page's
     prior bars and top moves, the stored events' `labels` and `top`, the server's refusals)."""
