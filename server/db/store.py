@@ -164,10 +164,10 @@ class Store:
         now = utcnow()
         with self._storing(f"creating game {game_id}"), self.engine.begin() as conn:
             _add_participant(conn, participant_id)
-            conn.execute(insert(Game).values(id=game_id, participant_id=participant_id, game=game, agent=agent,
-                                             seed=seed, config=config, resume_token_hash=resume_token_hash,
-                                             status="active", created_at=now))
-            conn.execute(insert(Event).values(_event_values(game_id, first_event, now)))
+            conn.execute(GAMES.insert(), {"id": game_id, "participant_id": participant_id, "game": game, "agent": agent,
+                                          "seed": seed, "config": config, "resume_token_hash": resume_token_hash,
+                                          "status": "active", "created_at": now})
+            conn.execute(EVENTS.insert(), _event_values(game_id, first_event, now))
 
     def append(self, game_id: str, events: list[NewEvent], *, instruction: NewInstruction | None = None,
                outcome: NewOutcome | None = None, status: str | None = None) -> None:
@@ -182,18 +182,18 @@ class Store:
         new_status = "over" if outcome is not None else status
         now = utcnow()
         with self._storing(what), self.engine.begin() as conn:
-            conn.execute(insert(Event), [_event_values(game_id, e, now) for e in events])
+            conn.execute(EVENTS.insert(), [_event_values(game_id, e, now) for e in events])
             if instruction is not None:
-                conn.execute(insert(Instruction).values(
-                    game_id=game_id, event_seq=instruction.event_seq, text=instruction.text,
-                    backend=instruction.backend, prior=instruction.prior, understood=instruction.understood,
-                    created_at=now))
+                conn.execute(INSTRUCTIONS.insert(), {
+                    "game_id": game_id, "event_seq": instruction.event_seq, "text": instruction.text,
+                    "backend": instruction.backend, "prior": instruction.prior, "understood": instruction.understood,
+                    "created_at": now})
             if outcome is not None:
-                conn.execute(insert(Outcome).values(game_id=game_id, score=outcome.score,
-                                                    total_reward=outcome.total_reward, k=outcome.k,
-                                                    turns=outcome.turns, created_at=now))
+                conn.execute(OUTCOMES.insert(), {"game_id": game_id, "score": outcome.score,
+                                                 "total_reward": outcome.total_reward, "k": outcome.k,
+                                                 "turns": outcome.turns, "created_at": now})
             if new_status is not None:
-                conn.execute(update(Game).where(Game.id == game_id).values(status=new_status, ended_at=now))
+                conn.execute(_END_GAME, {"b_id": game_id, "b_status": new_status, "b_ended_at": now})
 
     def _append_events(self, game_id: str, events: list[NewEvent]) -> None:
         """Events alone (every move but a game's last), on a pooled connection through the driver itself: the
@@ -385,6 +385,14 @@ class Store:
                     for d in session.scalars(select(Deletion).order_by(Deletion.id))]
 
 
+# Table-level statements with their values passed as parameters: the same statement every time, so SQLAlchemy
+# compiles it once (an ORM class's insert, or values() inside the statement, rebuilt and re-keyed it per call)
+GAMES, EVENTS = Game.__table__, Event.__table__
+INSTRUCTIONS, OUTCOMES = Instruction.__table__, Outcome.__table__
+_END_GAME = GAMES.update().where(GAMES.c.id == bindparam("b_id")).values(status=bindparam("b_status"),
+                                                                       ended_at=bindparam("b_ended_at"))
+
+
 def _add_participant(session: Session | Connection, participant_id: str) -> None:
     """Insert the participant unless it exists, in one statement, so that many first games of one new
     participant at once do not collide (check-then-insert would)."""
@@ -394,7 +402,7 @@ def _add_participant(session: Session | Connection, participant_id: str) -> None
             session.execute(insert(Participant).values(id=participant_id))
         return
     upsert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    session.execute(upsert(Participant).values(id=participant_id).on_conflict_do_nothing(index_elements=["id"]))
+    session.execute(upsert(Participant.__table__).on_conflict_do_nothing(index_elements=["id"]), {"id": participant_id})
 
 
 class _EventInsert:
