@@ -755,11 +755,14 @@ def profile(game: ServerProcess, args, folder: Path) -> None:
         return
     total, self_area, incl_area, self_fn, incl_fn = read_stacks(out)
     replies = max(1, r["replies"])
-    ms = lambda n: n / rate / replies * 1000  # noqa: E731  samples -> ms per move and reply
+    cpu_ms = r["cpu_s"] / replies * 1000
+    # py-spy falls behind its rate on a busy machine (here often half the samples it asks for), so a share of
+    # the samples is turned into ms as that share of the CPU measured per reply, not as samples / rate
+    ms = lambda n: n / max(1, total) * cpu_ms  # noqa: E731  samples -> ms of CPU per move and reply
     how = "human-paced" if args.profile_paced else "closed-loop"
-    print(f"\n  profile: {args.profile_games} {how} games, {r['replies']} replies, "
-          f"{r['cpu_s'] / replies * 1000:.2f} ms of server CPU per move and reply; the GIL was held "
-          f"{ms(total):.2f} ms per reply ({total} samples at {rate}/s; stacks: {out})")
+    print(f"\n  profile: {args.profile_games} {how} games, {r['replies']} replies, {cpu_ms:.2f} ms of server CPU "
+          f"per move and reply, shared out below by py-spy's samples of the thread holding the GIL ({total} "
+          f"samples, {total / max(1, seconds - 3):.0f}/s of the {rate}/s asked; stacks: {out})")
     print(f"    {'area':<34}{'self':>7}{'ms':>7}{'incl.':>8}{'ms':>7}")
     for area, n in self_area.most_common():
         print(f"    {area:<34}{100 * n / total:6.1f}%{ms(n):7.2f}{100 * incl_area[area] / total:7.1f}%"
