@@ -96,11 +96,12 @@ def free_port() -> int:
 class ServerProcess:
     """A server in a subprocess (its own process group), waited for until it answers `probe`."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], log_path: Path, port: int, probe: str):
+    def __init__(self, argv: list[str], env: dict[str, str], log_path: Path, port: int, probe: str,
+                 cwd: Path = REPO_ROOT):
         self.port, self.log_path = port, log_path
         self.url = f"http://127.0.0.1:{port}"
         with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
@@ -119,13 +120,14 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def worker_pid(self) -> int:
-        """gunicorn's one worker: the child of the arbiter (the process we started)."""
+        """gunicorn's one worker: the child of the arbiter (the process we started); the process itself for a
+        server of one process (a --reference revision that ran Werkzeug's server)."""
         for _ in range(50):
             children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
             if children:
                 return int(children[0])
             time.sleep(0.1)
-        raise RuntimeError("the server has no worker process")
+        return self.process.pid
 
     def cpu_seconds(self) -> tuple[float, float]:
         """CPU time (user, system) of the arbiter and its worker so far."""
@@ -187,14 +189,27 @@ class DeploymentProcess(ServerProcess):
         return cpu_of(self.workers())
 
 
-def game_server(database_url: str, folder: Path, extra: dict[str, str]) -> ServerProcess:
+def game_server(database_url: str, folder: Path, extra: dict[str, str], tree: Path = REPO_ROOT) -> ServerProcess:
+    """`instructplay serve` of the code in `tree` (this checkout, or a --reference revision's worktree)."""
     port = free_port()
     env = {**os.environ, "INSTRUCTPLAY_DATABASE_URL": database_url, "INSTRUCTPLAY_AGENT_DELAY_MS": "0",
            "INSTRUCTPLAY_BOB_CACHE_DIR": str(folder / "bobs"), "INSTRUCTPLAY_DEAL_KEY": uuid.uuid4().hex,
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           **{f"INSTRUCTPLAY_{k}": v for k, v in extra.items()}}
+           "PYTHONPATH": str(tree), **{f"INSTRUCTPLAY_{k}": v for k, v in extra.items()}}
     return ServerProcess([sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                         env, folder / f"server-{port}.log", port, "/api/partners?game=hanabi")
+                         env, folder / f"server-{port}.log", port, "/api/partners?game=hanabi", cwd=tree)
+
+
+@contextmanager
+def worktree(rev: str, folder: Path) -> Iterator[Path]:
+    """The code of git revision `rev` checked out beside this one (a git worktree, removed afterwards)."""
+    tree = folder / f"reference-{rev}"
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", "--force", str(tree), rev],
+                   check=True, capture_output=True)
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
 
 
 def echo_server(folder: Path) -> ServerProcess:
@@ -644,7 +659,8 @@ def compare_workers(kind: str, by_worker: dict[str, dict[int, dict]]) -> None:
               f"p99 {p99_g:8.1f} vs {p99_t:8.1f} ms")
 
 
-def stress(game: ServerProcess, echo: ServerProcess, levels: list[int], args) -> None:
+def stress(game: ServerProcess, echo: ServerProcess, levels: list[int], args) -> dict[int, float]:
+    """The closed loop at each level; returns the server's CPU ms per move and reply by level."""
     print(f"\n  closed loop (each client moves as soon as it may), {args.stress_seconds:g} s per level:")
     rows = []
     for c in levels:
@@ -661,6 +677,30 @@ def stress(game: ServerProcess, echo: ServerProcess, levels: list[int], args) ->
     print(f"    knee: {knee[0]} concurrent closed-loop games reach {knee[1]:.0f} replies/s (90% of the best, "
           f"{best:.0f}/s); past it only latency grows. At 1-3 s between moves a client asks for 0.5 "
           f"replies/s, so this server takes about {2 * best:.0f} human-paced games before moves queue.")
+    return {c: g["cpu_s"] / max(1, g["replies"]) * 1000 for c, _, g in rows}
+
+
+def reference(rev: str, levels: list[int], current: dict[int, float], folder: Path, args) -> None:
+    """The same closed loop against the server at git revision `rev` (SQLite), in this run: its CPU per move
+    and reply beside this checkout's. Issue #14 measured about 10 ms at 306e67d (Werkzeug's server)."""
+    print(f"\nreference: the server at {rev}, SQLite, the same closed loop, {args.stress_seconds:g} s per level:")
+    with worktree(rev, folder) as tree, database("sqlite", folder, None) as url:
+        try:
+            game = game_server(url, folder, UNLIMITED, tree)
+        except SystemExit as e:
+            print(f"    the reference server did not start: {e}")
+            return
+        try:
+            measure(game, "game", 2, (0, 0), 3, 3, args.stall_s, 0)  # load the agents and the reader
+            for c in levels:
+                g = measure(game, "game", c, (0, 0), args.stress_seconds, 2, args.stall_s, 4)
+                cpu = g["cpu_s"] / max(1, g["replies"]) * 1000
+                now = current.get(c, float("nan"))
+                print(f"    {c:4d} games: {g['replies'] / args.stress_seconds:7.1f} replies/s  cpu {cpu:5.2f} ms/reply"
+                      f"  errors: {errors_text(g['errors'])}   | this checkout {now:5.2f} ms/reply: "
+                      f"{cpu / now:.1f}x less CPU per move and reply", flush=True)
+        finally:
+            game.stop()
 
 
 # ----------------------------------------------------------------------------------------------- profile
@@ -809,6 +849,9 @@ def main() -> None:
     p.add_argument("--profile-paced", action="store_true",
                    help="profile human-paced games (--pace-min/--pace-max: game starts and idle connections count) "
                         "instead of closed-loop ones")
+    p.add_argument("--reference", metavar="REV",
+                   help="also run the closed loop (--stress, SQLite) against the server at git revision REV, in this "
+                        "run, and print the CPU per move and reply of both: 306e67d is the code issue #14 measured")
     p.add_argument("--stall-s", type=float, default=30, help="a reply later than this is a stall (default 30)")
     p.add_argument("--worker", default="gthread,gevent",
                    help="the game server's gunicorn worker(s): gthread, gevent or both, each measured in turn (default both)")
@@ -835,6 +878,7 @@ def main() -> None:
         print("no PostgreSQL (set --postgres or INSTRUCTPLAY_TEST_POSTGRES_URL): SQLite only")
         kinds.remove("postgresql")
 
+    current: dict[int, float] = {}  # this checkout's closed-loop CPU per reply by level (SQLite), for --reference
     folder = Path(tempfile.mkdtemp(prefix="instructplay-serving-"))
     print(f"benchmarks/serving.py: Hanabi over Socket.IO on 127.0.0.1, {os.cpu_count()} CPUs, logs in {folder}")
     echo = echo_server(folder)
@@ -855,12 +899,16 @@ def main() -> None:
                         measure(game, "game", 2, (0, 0), 3, 3, args.stall_s, 0)  # load the agents and the reader
                         by_worker[worker] = paced(game, echo, counts, args)
                         if levels:
-                            stress(game, echo, levels, args)
+                            cpu_by_level = stress(game, echo, levels, args)
+                            if kind == "sqlite":
+                                current = cpu_by_level
                         if args.profile and kind == kinds[0]:
                             profile(game, args, folder)
                     finally:
                         game.stop()
                 compare_workers(kind, by_worker)
+        if args.reference and levels and current:
+            reference(args.reference, levels, current, folder, args)
     finally:
         echo.stop()
 
