@@ -23,10 +23,15 @@ scheduling delays were counted in the latencies: at 500 games it took as much CP
   profile  py-spy samples the game server's worker during a closed-loop run (--profile-games): CPU time by
            area (JSON, SQLAlchemy, the database driver, Socket.IO transport, torch, priors, rules, logging)
            and the top functions, in ms per move and reply (needs py-spy: pip install py-spy).
+  reference  --reference REV: the closed loop again, on SQLite, against the server of git revision REV (checked
+           out in a worktree beside this one) in the same run, and the CPU per move and reply of both.
+           306e67d is the code issue #14 measured (Werkzeug's development server, about 10 ms per reply).
 
 Run (defaults are small; the issue's figures are for 500 games):
   .venv/bin/python benchmarks/serving.py                                  # 20 paced games, SQLite + PostgreSQL
   .venv/bin/python benchmarks/serving.py --games 10,100,500 --duration 60 --stress 1,2,4,8,16,32,64 --profile
+  .venv/bin/python benchmarks/serving.py --games 100,500 --duration 30 --stress 1,4,16,64 --worker gevent \
+      --reference 306e67d                                               # issue #14's figures
 PostgreSQL: --postgres URL (default INSTRUCTPLAY_TEST_POSTGRES_URL, or the local server if pg_isready says so);
 each run gets a fresh schema, dropped afterwards. --db sqlite or --db postgresql runs one of them.
 Target (issue #14): p99 under 100 ms at 500 human-paced games, 0 errors, on both databases.
