@@ -538,3 +538,21 @@ STILL_ASKED = [  # (game, text) -- the risky neighbours: each changes the rule, 
 @pytest.mark.parametrize("game, text", STILL_ASKED)
 def test_risky_neighbours_of_the_harmless_classes_are_still_asked_about(game, text):
     assert understand(game, text).clarify
+
+
+OVER_IS_NO_QUIT = [  # "over" alone is a radio sign-off or "start over", never a reason to quit (people6)
+    ("say-select", "Pick the ball I say. Over."),
+    ("say-select", "Pick the ball I say, over and out."),
+    ("say-select", "Start over: pick the ball I say."),
+]
+
+
+@pytest.mark.parametrize("game, text", OVER_IS_NO_QUIT)
+def test_over_alone_is_not_a_quit(game, text):
+    u = understand(game, text)
+    assert not {c for c, _ in u.understood if c.startswith("quit")}, u.understood
+
+
+def test_the_game_being_over_is_still_a_quit():
+    u = understand("say-select", "If I repeat your last ball, it is over.")
+    assert {c for c, _ in u.understood} == {"quit-on-repeat"} and not u.clarify

@@ -128,7 +128,8 @@ SAY_SELECT = [
     ("CEASE", r"\b(?:stop|quit)(?= \w+ing (?:my|the(?! game)|what|whatever|that|it|them|your|those|these|same|alice|mine)\b)"),
     ("QUIT", r"\b(?:bail\w*|dip|dips|dip out|bounce|peace out|tap out|call it (?:quits|a day)|log off|"
              r"quit\w*|stop\w*|end|ends|ending|leave|leaving|exit\w*|give up|giving up|gives up|done|finish\w*|"
-             r"withdraw\w*|terminat\w*|over|(?:select|pick|choose|say) (?:0|zero)|"
+             r"withdraw\w*|terminat\w*|(?:game|it|that)(?:'s| is| was)? over|(?:select|pick|choose|say) (?:0|zero)|"
+             # "over" alone is no cue: a radio sign-off ("... Over."), "start over", "hand it over"
              # the other verbs and idioms of giving up a game: "resign", "retire", "forfeit", "concede", "bow out",
              # "throw in the towel", "pack it in", "pull the pin", "chuck it in", "cash out", "walk away"
              r"resign\w*|retir\w*|forfeit\w*|conced\w*|bow\w* out|throw\w* in the towel|pack\w* it in|"
