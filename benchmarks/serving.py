@@ -23,8 +23,9 @@ scheduling delays were counted in the latencies: at 500 games it took as much CP
   profile  py-spy samples the game server's worker during a closed-loop run (--profile-games): CPU time by
            area (JSON, SQLAlchemy, the database driver, Socket.IO transport, torch, priors, rules, logging)
            and the top functions, in ms per move and reply (needs py-spy: pip install py-spy).
-  reference  --reference REV: the closed loop again, on SQLite, against the server of git revision REV (checked
-           out in a worktree beside this one) in the same run, and the CPU per move and reply of both.
+  reference  --reference REV: the closed loop again, on SQLite, against this checkout's server and the server of
+           git revision REV (checked out in a worktree beside this one), both running, measured in turns
+           (--reference-rounds per level, the median kept), and the CPU per move and reply of both.
            306e67d is the code issue #14 measured (Werkzeug's development server, about 10 ms per reply).
 
 Run (defaults are small; the issue's figures are for 500 games):
@@ -664,8 +665,7 @@ def compare_workers(kind: str, by_worker: dict[str, dict[int, dict]]) -> None:
               f"p99 {p99_g:8.1f} vs {p99_t:8.1f} ms")
 
 
-def stress(game: ServerProcess, echo: ServerProcess, levels: list[int], args) -> dict[int, float]:
-    """The closed loop at each level; returns the server's CPU ms per move and reply by level."""
+def stress(game: ServerProcess, echo: ServerProcess, levels: list[int], args) -> None:
     print(f"\n  closed loop (each client moves as soon as it may), {args.stress_seconds:g} s per level:")
     rows = []
     for c in levels:
@@ -682,30 +682,46 @@ def stress(game: ServerProcess, echo: ServerProcess, levels: list[int], args) ->
     print(f"    knee: {knee[0]} concurrent closed-loop games reach {knee[1]:.0f} replies/s (90% of the best, "
           f"{best:.0f}/s); past it only latency grows. At 1-3 s between moves a client asks for 0.5 "
           f"replies/s, so this server takes about {2 * best:.0f} human-paced games before moves queue.")
-    return {c: g["cpu_s"] / max(1, g["replies"]) * 1000 for c, _, g in rows}
 
 
-def reference(rev: str, levels: list[int], current: dict[int, float], folder: Path, args) -> None:
-    """The same closed loop against the server at git revision `rev` (SQLite), in this run: its CPU per move
-    and reply beside this checkout's. Issue #14 measured about 10 ms at 306e67d (Werkzeug's server)."""
-    print(f"\nreference: the server at {rev}, SQLite, the same closed loop, {args.stress_seconds:g} s per level:")
-    with worktree(rev, folder) as tree, database("sqlite", folder, None) as url:
+def reference(rev: str, levels: list[int], worker: str, folder: Path, args) -> None:
+    """The same closed loop against this checkout's server and the server at git revision `rev` (SQLite), both
+    started side by side and measured in turns, level by level (this machine's load drifts within minutes,
+    so the two are paired, not measured minutes apart): each one's CPU per move and reply, and the ratio.
+    Issue #14 measured about 10 ms at 306e67d (Werkzeug's development server)."""
+    rounds = max(1, args.reference_rounds)
+    print(f"\nreference: this checkout ({worker}) and the server at {rev}, SQLite, the same closed loop, in turns "
+          f"({rounds} rounds of {args.stress_seconds:g} s each per level):")
+    with worktree(rev, folder) as tree, database("sqlite", folder, None) as url_now, \
+            database("sqlite", folder, None) as url_ref:
+        now = game_server(url_now, folder, {**UNLIMITED, "SERVER_WORKER": worker})
         try:
-            game = game_server(url, folder, UNLIMITED, tree)
+            old = game_server(url_ref, folder, UNLIMITED, tree)
         except SystemExit as e:
+            now.stop()
             print(f"    the reference server did not start: {e}")
             return
         try:
-            measure(game, "game", 2, (0, 0), 3, 3, args.stall_s, 0)  # load the agents and the reader
+            for server in (now, old):
+                measure(server, "game", 2, (0, 0), 3, 3, args.stall_s, 0)  # load the agents and the reader
             for c in levels:
-                g = measure(game, "game", c, (0, 0), args.stress_seconds, 2, args.stall_s, 4)
-                cpu = g["cpu_s"] / max(1, g["replies"]) * 1000
-                now = current.get(c, float("nan"))
-                print(f"    {c:4d} games: {g['replies'] / args.stress_seconds:7.1f} replies/s  cpu {cpu:5.2f} ms/reply"
-                      f"  errors: {errors_text(g['errors'])}   | this checkout {now:5.2f} ms/reply: "
-                      f"{cpu / now:.1f}x less CPU per move and reply", flush=True)
+                cpu: dict[str, list[float]] = {"now": [], "old": []}
+                rate: dict[str, list[float]] = {"now": [], "old": []}
+                errors: Counter = Counter()
+                for _ in range(rounds):
+                    for name, server in (("now", now), ("old", old)):
+                        g = measure(server, "game", c, (0, 0), args.stress_seconds, 2, args.stall_s, 4)
+                        cpu[name].append(g["cpu_s"] / max(1, g["replies"]) * 1000)
+                        rate[name].append(g["replies"] / args.stress_seconds)
+                        errors.update({f"{name}: {k}": v for k, v in g["errors"].items()})
+                mid = {k: sorted(v)[len(v) // 2] for k, v in cpu.items()}
+                print(f"    {c:4d} games: this checkout {mid['now']:5.2f} ms/reply ({max(rate['now']):5.0f} replies/s), "
+                      f"{rev} {mid['old']:5.2f} ms/reply ({max(rate['old']):5.0f}/s): {mid['old'] / mid['now']:.1f}x less "
+                      f"CPU per move and reply (rounds: {', '.join(f'{o / n:.1f}x' for n, o in zip(cpu['now'], cpu['old']))})"
+                      f"  errors: {errors_text(errors)}", flush=True)
         finally:
-            game.stop()
+            old.stop()
+            now.stop()
 
 
 # ----------------------------------------------------------------------------------------------- profile
@@ -857,6 +873,8 @@ def main() -> None:
     p.add_argument("--reference", metavar="REV",
                    help="also run the closed loop (--stress, SQLite) against the server at git revision REV, in this "
                         "run, and print the CPU per move and reply of both: 306e67d is the code issue #14 measured")
+    p.add_argument("--reference-rounds", type=int, default=3,
+                   help="turns of this checkout and the reference per level, the median reported (default 3)")
     p.add_argument("--stall-s", type=float, default=30, help="a reply later than this is a stall (default 30)")
     p.add_argument("--worker", default="gthread,gevent",
                    help="the game server's gunicorn worker(s): gthread, gevent or both, each measured in turn (default both)")
@@ -883,7 +901,6 @@ def main() -> None:
         print("no PostgreSQL (set --postgres or INSTRUCTPLAY_TEST_POSTGRES_URL): SQLite only")
         kinds.remove("postgresql")
 
-    current: dict[int, float] = {}  # this checkout's closed-loop CPU per reply by level (SQLite), for --reference
     folder = Path(tempfile.mkdtemp(prefix="instructplay-serving-"))
     print(f"benchmarks/serving.py: Hanabi over Socket.IO on 127.0.0.1, {os.cpu_count()} CPUs, logs in {folder}")
     echo = echo_server(folder)
@@ -904,16 +921,14 @@ def main() -> None:
                         measure(game, "game", 2, (0, 0), 3, 3, args.stall_s, 0)  # load the agents and the reader
                         by_worker[worker] = paced(game, echo, counts, args)
                         if levels:
-                            cpu_by_level = stress(game, echo, levels, args)
-                            if kind == "sqlite":
-                                current = cpu_by_level
+                            stress(game, echo, levels, args)
                         if args.profile and kind == kinds[0]:
                             profile(game, args, folder)
                     finally:
                         game.stop()
                 compare_workers(kind, by_worker)
-        if args.reference and levels and current:
-            reference(args.reference, levels, current, folder, args)
+        if args.reference and levels:
+            reference(args.reference, levels, workers[-1], folder, args)
     finally:
         echo.stop()
 
