@@ -142,9 +142,10 @@ def test_act_refuses_a_view_dict(agent_path):
 
 @pytest.mark.parametrize("layers", [1, 2])
 def test_the_policy_alone_equals_forward_bit_for_bit_after_training_and_loading(layers):
-    """PolicyNet.log_policy (every agent move of the server) skips the value head and nn.Module's call
-    machinery: it must give exactly forward's log softmax, also once training has changed the weights in place
-    and on a network loaded from a checkpoint."""
+    """PolicyNet applies its layers as functions of their parameters, not through nn.Module's call machinery,
+    and log_policy (every agent move of the server) skips the value head: the logits and the value must be
+    exactly those of calling the modules, and log_policy forward's log softmax, also once training has changed
+    the weights in place and on a network loaded from a checkpoint."""
     torch.manual_seed(layers)
     net = PolicyNet(NetConfig(hidden=32, layers=layers))
     obs = torch.rand(7, net.config.obs_size)
@@ -153,7 +154,11 @@ def test_the_policy_alone_equals_forward_bit_for_bit_after_training_and_loading(
 
     def same() -> bool:
         with torch.no_grad():
-            return torch.equal(net.log_policy(obs, legal), torch.log_softmax(net(obs, legal)[0], -1)) and \
+            hidden = net.trunk(obs)
+            logits, value = net(obs, legal)
+            return torch.equal(logits, net.logits_head(hidden).masked_fill(~legal, float("-inf"))) and \
+                torch.equal(value, net.value_head(hidden).squeeze(-1)) and \
+                torch.equal(net.log_policy(obs, legal), torch.log_softmax(net(obs, legal)[0], -1)) and \
                 torch.equal(net.log_policy(obs[:1], legal[:1]), torch.log_softmax(net(obs[:1], legal[:1])[0], -1))
 
     assert same()
