@@ -106,6 +106,7 @@ class ServerProcess:
                  cwd: Path = REPO_ROOT):
         self.port, self.log_path = port, log_path
         self.url = f"http://127.0.0.1:{port}"
+        self.single_process = False  # set once worker_pid finds no gunicorn worker
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
@@ -127,12 +128,16 @@ class ServerProcess:
 
     def worker_pid(self) -> int:
         """gunicorn's one worker: the child of the arbiter (the process we started); the process itself for a
-        server of one process (a --reference revision that ran Werkzeug's server)."""
+        server of one process (a --reference revision that ran Werkzeug's server: found childless once, it is
+        not waited for again at every CPU reading)."""
+        if self.single_process:
+            return self.process.pid
         for _ in range(50):
             children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
             if children:
                 return int(children[0])
             time.sleep(0.1)
+        self.single_process = True
         return self.process.pid
 
     def cpu_seconds(self) -> tuple[float, float]:
