@@ -680,7 +680,9 @@ class GameService:
         decision = inputs.agent.act(inputs.view, inputs.legal, inputs.log_prior, room.lam, asked=inputs.asked)
         think_ms = round((time.perf_counter() - started) * 1000, 3)
         started = time.perf_counter()
-        time.sleep((self.delay_ms if room.settings.delay is None else room.settings.delay.draw(self._rng)) / 1000)
+        pause_ms = self.delay_ms if room.settings.delay is None else room.settings.delay.draw(self._rng)
+        if pause_ms > 0:  # no pause asked: no sleep(0) either (a system call, or a trip round gevent's hub)
+            time.sleep(pause_ms / 1000)
         delay_ms = round((time.perf_counter() - started) * 1000, 3)
         with room.lock:
             if room.turn != turn:
