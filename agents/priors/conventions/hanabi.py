@@ -77,8 +77,10 @@ class Move:
     value: str | None = None         # the hint's value when the text names it ("red", "5"); None otherwise
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_observation(text: str) -> PartnerMove:
-    """The partner's last move, from its text. Raises ValueError on a text in none of the forms."""
+    """The partner's last move, from its text. Raises ValueError on a text in none of the forms. Cached: the
+    same few texts recur every turn (a PartnerMove is immutable)."""
     text = text or ""
     if m := _HINT.search(text):
         kind = "color" if m.group(1).lower().startswith("colo") else "rank"
@@ -94,7 +96,9 @@ def parse_observation(text: str) -> PartnerMove:
                      "agents/envs/hanabi/language.py writes it, e.g. 'My partner did nothing'")
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_action(text: str) -> Move:
+    """One move of the agent from its text (the paper's wording); cached: there are 20 moves, each in a text or two."""
     m = _ACTION.match(text)
     if m is None:
         return Move("other")
