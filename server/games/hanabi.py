@@ -17,6 +17,7 @@ prior (backend, probabilities) and the lambda the agent applied.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -350,7 +351,7 @@ def legal_moves(game: HanabiGame, seat: int) -> list[dict[str, Any]]:
 def person_view(game: HanabiGame, seat: int, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """VIEW: what the person at `seat` may see, built from the rules' `view(seat)` only (plus the public move log;
     `history`: that log, when the caller keeps it, see MoveLog)."""
-    v = game.view(seat)
+    v = game.view(seat, moves=False)
     own_knowledge, partner_knowledge = v["card_knowledge"]
     _, partner_cards = v["observed_hands"]
     return {
@@ -661,7 +662,18 @@ class Hanabi(GameAdapter):
         """PRIOR: the adopted instruction's prior over the moves `uids` of the agent (at `seat`) now (`public`:
         computed from what the person may know, see Reader.log_probs)."""
         logp = self.reader.log_probs(text, game, seat, uids, public=public)
+        labels, probs, log_probs = _prior_lists(tuple(uids), logp.tobytes())
         return {"backend": self.reader.prior.name, "instruction": text, "instruction_seq": seq,
                 "observation": partner_last_move_text(game, seat), "uids": uids,
-                "labels": [move_name(u) for u in uids], "probs": [round(p, 4) for p in np.exp(logp).tolist()],
-                "log_probs": [round(x, 6) for x in logp.tolist()]}
+                "labels": labels, "probs": probs, "log_probs": log_probs}
+
+
+@functools.lru_cache(maxsize=4096)
+def _prior_lists(uids: tuple[int, ...], logp: bytes) -> tuple[list[str], list[float], list[float]]:
+    """A PRIOR's labels, rounded probabilities and log-probabilities, from the moves and the prior's float64
+    bytes: the same prior recurs turn after turn (most conventions read only the partner's last move), and
+    writing the lists took more CPU than finding the prior in its cache. The lists are shared between the
+    messages and events that carry them, which only read them."""
+    values = np.frombuffer(logp, dtype=np.float64)
+    return ([move_name(u) for u in uids], [round(p, 4) for p in np.exp(values).tolist()],
+            [round(x, 6) for x in values.tolist()])

@@ -320,6 +320,17 @@ def test_view_lists_moves_since_the_observer_last_moved_newest_first():
     assert [m["player"] for m in view["last_moves"]] == [(0 - 1) % 3, (2 - 1) % 3, 0]
 
 
+def test_a_view_without_moves_is_the_view_less_its_moves():
+    rng = random.Random(4)
+    game = HanabiGame(2, seed=5)
+    while not game.is_over():
+        for player in range(2):
+            full, lean = game.view(player), game.view(player, moves=False)
+            assert lean == {k: v for k, v in full.items() if k not in ("legal_moves", "legal_moves_as_int", "last_moves")}
+            assert set(full) - set(lean) == {"legal_moves", "legal_moves_as_int", "last_moves"}
+        game.step(rng.choice(game.legal_moves()))
+
+
 # ---------------------------------------------------------------- encoding
 
 
