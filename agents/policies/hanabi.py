@@ -38,7 +38,7 @@ from agents.envs.hanabi.rules import (
     MoveType,
     mask_slots,
 )
-from agents.policies.base import Decision, prior_term
+from agents.policies.base import Decision
 from agents.policies.hanabi_net import PolicyNet, paper_prior_logits, prior_log_probs
 from agents.policies.hanabi_rulebots import ConventionBot
 
@@ -165,14 +165,18 @@ class HanabiAgent:
         # one network call in torch; the rest (20 numbers) in numpy, where indexing costs no tensor per element
         log_pi = self.log_policy(encode(game, game.current_player)[None], mask[None])[0].numpy()
         applied = float(lam) if log_prior is not None and lam > 0 else 0.0
-        term = np.where(mask, np.float32(0), np.float32(-np.inf))
+        term = np.full(NUM_MOVES_2P, -np.inf, dtype=np.float32)
         if applied:
             if len(log_prior) != len(legal):
                 raise ValueError(f"log_prior must hold one number per legal move: {len(log_prior)} for {len(legal)}")
-            term[legal] = prior_term(log_prior, applied).astype(np.float32)
+            # prior_term's lam * log p for a lam > 0 (no 0 * -inf to guard against here)
+            term[legal] = (applied * np.asarray(log_prior, dtype=np.float64)).astype(np.float32)
+        else:
+            term[legal] = 0
         total = log_pi + term
         uid = int(total.argmax())
-        order = [i for i in np.argsort(-total, kind="stable").tolist() if mask[i]][:TOP_MOVES]
+        allowed = set(legal)
+        order = [i for i in np.argsort(-total, kind="stable").tolist() if i in allowed][:TOP_MOVES]
         totals, log_pis, terms = total.tolist(), log_pi.tolist(), term.tolist()  # Python floats, converted once
         top = [{"uid": i, "move": move_name(i), "score": round(totals[i], 4),
                 "policy_logp": round(log_pis[i], 4), "prior_term": round(terms[i], 4)} for i in order]
