@@ -178,6 +178,15 @@ class HttpsAwareSessions(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or over_https(request)
 
+    def get_signing_serializer(self, app: Flask):
+        """Flask's serializer, built once per key (Flask builds one for every request, and Flask-SocketIO makes
+        a request of every socket message: about a third of the CPU of its request context)."""
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = getattr(self, "_serializer", None)
+        if cached is None or cached[0] != key:
+            cached = self._serializer = (key, super().get_signing_serializer(app))
+        return cached[1]
+
 
 @dataclass
 class AccessState:

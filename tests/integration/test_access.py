@@ -208,3 +208,21 @@ def test_my_games_lists_only_the_players_own_games(world):
     rows = client.get("/api/games", headers={TOKEN_HEADER: f"{gid}:{victim.token}"}).get_json()
     assert set(rows[0]) == {"game_id", "game", "partner", "seed", "ended_at", "score", "turns"}
     assert json.dumps(rows).count(gid) == 1
+
+
+def test_a_new_secret_key_ends_logins_and_a_fallback_key_keeps_them(world):
+    """The session's signing serializer is built once per key (server/research/access.py): it must follow the key."""
+    app = world["app"]
+    researcher = app.test_client()
+    researcher.environ_base["REMOTE_ADDR"] = "10.0.0.8"
+    assert researcher.post("/research/login", json={"password": PASSWORD}).status_code == 200
+    assert researcher.get("/research/api/overview").status_code == 200
+    old_key = app.secret_key
+    try:
+        app.config["SECRET_KEY"] = "rotated-" + old_key
+        assert researcher.get("/research/api/overview").status_code == 401
+        app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+        assert researcher.get("/research/api/overview").status_code == 200
+    finally:
+        app.config["SECRET_KEY"] = old_key
+        app.config["SECRET_KEY_FALLBACKS"] = []
