@@ -43,6 +43,7 @@ from agents.policies.hanabi_net import PolicyNet, paper_prior_logits, prior_log_
 from agents.policies.hanabi_rulebots import ConventionBot
 
 TOP_MOVES = 3
+_NO_MOVE_TERMS = np.full(NUM_MOVES_2P, -np.inf, dtype=np.float32)  # act's prior terms before the legal moves get theirs
 INSTRUCTION_STYLE = {"color": "colour", "rank": "rank"}
 
 
@@ -165,7 +166,7 @@ class HanabiAgent:
         # one network call in torch; the rest (20 numbers) in numpy, where indexing costs no tensor per element
         log_pi = self.log_policy(encode(game, game.current_player)[None], mask[None])[0].numpy()
         applied = float(lam) if log_prior is not None and lam > 0 else 0.0
-        term = np.full(NUM_MOVES_2P, -np.inf, dtype=np.float32)
+        term = _NO_MOVE_TERMS.copy()
         if applied:
             if len(log_prior) != len(legal):
                 raise ValueError(f"log_prior must hold one number per legal move: {len(log_prior)} for {len(legal)}")
