@@ -119,7 +119,9 @@ class HanabiAgent:
 
     def __init__(self, net: PolicyNet, name: str, instruction: str | None, beta: float = 1.0,
                  play_lambda: float = 0.0, card: dict | None = None, path: str | None = None):
-        self.net = net.eval()
+        # the agent only plays: with its parameters frozen no pass records autograd history, so log_policy needs
+        # no no_grad context (entering one was a few per cent of an agent move); train_hanabi gives it a copy
+        self.net = net.eval().requires_grad_(False)
         self.path = path
         self.name, self.instruction, self.beta, self.play_lambda = name, instruction, beta, play_lambda
         self.card = card or {}
@@ -129,7 +131,6 @@ class HanabiAgent:
         """The hint convention the agent was trained to follow: "color", "rank" or None."""
         return self.instruction
 
-    @torch.no_grad()
     def log_policy(self, obs: np.ndarray, legal: np.ndarray) -> torch.Tensor:
         """log pi [B, 20] for observations [B, 658] and legal masks [B, 20]; illegal moves are -inf."""
         return self.net.log_policy(torch.as_tensor(obs), torch.as_tensor(legal))

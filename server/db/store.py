@@ -137,18 +137,27 @@ class Store:
     @contextmanager
     def _storing(self, what: str) -> Iterator[None]:
         """A write's failures as the server reports them: StaleGame, StorageBusy or StorageUnavailable."""
-        dbapi = self.engine.dialect.loaded_dbapi  # the driver's own errors, raised by the raw path (_append_events)
         try:
             yield
-        except IntegrityError as e:
-            raise StaleGame(f"{what}: {e.orig}") from e
-        except dbapi.IntegrityError as e:
-            raise StaleGame(f"{what}: {e}") from e
-        except PoolTimeout as e:
-            raise self._busy(what, e) from e
-        except (SQLAlchemyError, dbapi.Error, OSError) as e:
+        except Exception as e:
+            failure = self._failure(what, e)
+            if failure is None:
+                raise
+            raise failure from e
+
+    def _failure(self, what: str, e: Exception) -> Exception | None:
+        """The server's error for a write's failure `e` (None: not a storage failure, raise `e` as it is)."""
+        dbapi = self.engine.dialect.loaded_dbapi  # the driver's own errors, raised by the raw path (_append_events)
+        if isinstance(e, IntegrityError):
+            return StaleGame(f"{what}: {e.orig}")
+        if isinstance(e, dbapi.IntegrityError):
+            return StaleGame(f"{what}: {e}")
+        if isinstance(e, PoolTimeout):
+            return self._busy(what, e)
+        if isinstance(e, (SQLAlchemyError, dbapi.Error, OSError)):
             log.error("storage unavailable while %s: %s", what, e)
-            raise StorageUnavailable(f"the database is unavailable ({type(e).__name__}); nothing was stored") from e
+            return StorageUnavailable(f"the database is unavailable ({type(e).__name__}); nothing was stored")
+        return None
 
     def _busy(self, what: str, e: PoolTimeout) -> StorageBusy:
         log.warning("database busy while %s: no pooled connection came free (%s; %s): raise "
@@ -175,10 +184,15 @@ class Store:
         "abandoned") in one transaction. The hot path of every move: Core statements on one connection, no
         ORM unit of work (a third of the server's CPU per move went to the Session's flush and commit)."""
 
-        what = f"storing {', '.join(e.type for e in events)} for game {game_id}"
         if instruction is None and outcome is None and status is None:
-            with self._storing(what):
+            try:
                 return self._append_events(game_id, events)
+            except Exception as e:  # mapped as _storing maps it; the description is written only on a failure
+                failure = self._failure(_storing_events(game_id, events), e)
+                if failure is None:
+                    raise
+                raise failure from e
+        what = _storing_events(game_id, events)
         new_status = "over" if outcome is not None else status
         now = utcnow()
         with self._storing(what), self.engine.begin() as conn:
@@ -435,6 +449,10 @@ class _EventInsert:
         for c, process in self.processors.items():
             row[c] = process(row[c])
         return row if self.order is None else tuple(row[c] for c in self.order)
+
+
+def _storing_events(game_id: str, events: list[NewEvent]) -> str:
+    return f"storing {', '.join(e.type for e in events)} for game {game_id}"
 
 
 def _quietly(action) -> None:

@@ -49,6 +49,16 @@ def test_load_and_act_return_a_legal_move_with_ranked_explained_alternatives(age
     assert isinstance(decision.explanation, str) and decision.explanation.endswith(".")
 
 
+def test_a_playing_agent_records_no_autograd_history(agent_path):
+    """log_policy runs without a no_grad context: the agent's frozen parameters are what keep every pass free of
+    autograd history (a pass that recorded it would keep the graph alive and cost more per move)."""
+    agent = load_hanabi_agent(agent_path)
+    game = game_after(10)
+    log_pi = agent.log_policy(encode(game, game.current_player)[None], game.legal_mask()[None])
+    assert torch.is_grad_enabled() and not log_pi.requires_grad and log_pi.grad_fn is None
+    assert not any(p.requires_grad for p in agent.net.parameters())
+
+
 def test_the_prior_term_is_lambda_times_the_log_prior(agent_path):
     agent = load_hanabi_agent(agent_path)
     game = game_after(10)  # after a red hint on A and C the colour prior favours playing A or C

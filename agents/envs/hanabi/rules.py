@@ -175,6 +175,11 @@ HINT_UIDS = {"color": COLOR_HINT_UIDS, "rank": RANK_HINT_UIDS}  # by hint kind
 NUM_MOVES_2P = num_moves(2)  # 20
 
 
+# The colours and ranks set in each plausibility bitmask, listed once (to_dict runs for every card of every view)
+_MASK_COLORS = tuple(tuple(COLORS[c] for c in range(NUM_COLORS) if mask >> c & 1) for mask in range(ALL_COLORS_MASK + 1))
+_MASK_RANKS = tuple(tuple(r for r in range(NUM_RANKS) if mask >> r & 1) for mask in range(ALL_RANKS_MASK + 1))
+
+
 @dataclass(slots=True)
 class CardKnowledge:
     """What a card's holder knows of it from hints: plausible colours/ranks as bitmasks, direct hints or -1."""
@@ -189,8 +194,8 @@ class CardKnowledge:
         return {
             "color": COLORS[self.color] if self.color >= 0 else None,
             "rank": self.rank if self.rank >= 0 else None,
-            "plausible_colors": [COLORS[c] for c in range(NUM_COLORS) if self.color_plausible >> c & 1],
-            "plausible_ranks": [r for r in range(NUM_RANKS) if self.rank_plausible >> r & 1],
+            "plausible_colors": list(_MASK_COLORS[self.color_plausible]),
+            "plausible_ranks": list(_MASK_RANKS[self.rank_plausible]),
         }
 
     def __str__(self) -> str:
