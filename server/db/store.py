@@ -129,6 +129,7 @@ def iso(t: datetime | None) -> str | None:
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._group = _GroupCommit()  # SQLite's event appends (see _append_events)
 
     def _write(self, what: str, work) -> None:
         with self._storing(what), Session(self.engine) as session, session.begin():
@@ -217,6 +218,8 @@ class Store:
         from the pool."""
         statement = _EventInsert.of(self.engine.dialect)
         rows = [statement.values(_event_values(game_id, e, utcnow())) for e in events]
+        if _GroupCommit.serves(self.engine):
+            return self._group.write(self.engine, statement.sql, rows)
         conn = self.engine.raw_connection()
         # PostgreSQL: one row is one INSERT, atomic by itself, sent in autocommit: one round trip to the
         # database instead of three (BEGIN, INSERT, COMMIT), each of which the server would wait on
@@ -449,6 +452,112 @@ class _EventInsert:
         for c, process in self.processors.items():
             row[c] = process(row[c])
         return row if self.order is None else tuple(row[c] for c in self.order)
+
+
+class _GroupCommit:
+    """SQLite's event appends (every move but a game's last), written together: an append queues its rows, and
+    whoever next holds the writer writes every queued row in one transaction on the connection it keeps (no
+    pool checkout per move). A SQLite commit is what costs (the write-ahead log's frames and locks, about as much
+    CPU as the rest of a move's storing), so under load several moves share one. Each append still returns only
+    once its rows are committed, and a transaction refused for a duplicate event (another process moved that
+    game on, StaleGame) is written again one append at a time, so each append gets its own outcome.
+
+    Under gevent an append lets the loop's other ready greenlets run first (gevent.sleep(0)): they queue theirs
+    for the same commit. With threads, appends queue while one thread commits (SQLite releases the GIL). One
+    append alone is written at once, as before. The writer is a lock of the operating system (agents/locks.py):
+    nothing while it is held lets gevent switch greenlets."""
+
+    def __init__(self):
+        from agents.locks import gevent_patched, native_lock
+
+        self._writer, self._queue_lock = native_lock(), native_lock()
+        self._queue: list[_QueuedAppend] = []
+        self._engine: Engine | None = None
+        self._conn = None  # a pooled connection, kept while the engine is the same
+        self._loop_thread = None  # under gevent: the OS thread of the event loop (greenlets yield only there)
+        if gevent_patched():
+            from gevent import monkey
+
+            self._thread_id = monkey.get_original("_thread", "get_ident")
+            self._loop_thread = self._thread_id()
+
+    @staticmethod
+    def serves(engine: Engine) -> bool:
+        """A SQLite file (an in-memory database keeps its pool's own rules)."""
+        return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+    def write(self, engine: Engine, sql: str, rows: list) -> None:
+        mine = _QueuedAppend(rows)
+        with self._queue_lock:
+            self._queue.append(mine)
+        if self._loop_thread is not None and self._thread_id() == self._loop_thread:
+            import gevent
+
+            gevent.sleep(0)
+        with self._writer:
+            if not mine.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(engine, sql, batch)
+        if mine.error is not None:
+            raise mine.error
+
+    def _commit(self, engine: Engine, sql: str, batch: list[_QueuedAppend]) -> None:
+        rows = [row for queued in batch for row in queued.rows]
+        try:
+            conn = self._connection(engine)
+            cursor = conn.cursor()
+            try:
+                if len(rows) == 1:
+                    cursor.execute(sql, rows[0])
+                else:
+                    cursor.executemany(sql, rows)
+            finally:
+                _quietly(cursor.close)
+            conn.commit()
+        except Exception as e:
+            stale = isinstance(e, engine.dialect.loaded_dbapi.IntegrityError)
+            self._drop(engine, e, keep=stale)
+            if stale and len(batch) > 1:
+                for queued in batch:  # one append's duplicate event must not refuse the others
+                    self._commit(engine, sql, [queued])
+                return
+            for queued in batch:
+                queued.error, queued.done = e, True
+            return
+        for queued in batch:
+            queued.done = True
+
+    def _connection(self, engine: Engine):
+        if self._engine is not engine or self._conn is None:
+            if self._conn is not None:
+                _quietly(self._conn.close)  # back to the pool of the engine it came from
+            self._conn, self._engine = None, engine
+            self._conn = engine.raw_connection()
+        return self._conn
+
+    def _drop(self, engine: Engine, e: Exception, *, keep: bool) -> None:
+        """After a failed transaction: roll it back and keep the connection, or give it up (a lost connection is
+        invalidated; any other failure returns it to the pool, and the next write takes a fresh one)."""
+        conn = self._conn
+        if conn is None:
+            return
+        if keep:
+            _quietly(conn.rollback)
+            return
+        self._conn = None
+        if isinstance(e, engine.dialect.loaded_dbapi.Error) and engine.dialect.is_disconnect(e, conn.dbapi_connection, None):
+            _quietly(lambda: conn.invalidate(e))
+        else:
+            _quietly(conn.rollback)
+            _quietly(conn.close)
+
+
+@dataclass(eq=False)
+class _QueuedAppend:
+    rows: list
+    done: bool = False
+    error: Exception | None = None
 
 
 def _storing_events(game_id: str, events: list[NewEvent]) -> str:

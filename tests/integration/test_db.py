@@ -8,6 +8,8 @@ import json
 import re
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from sqlalchemy import insert, inspect, text
@@ -179,3 +181,87 @@ def test_export_command_line_writes_the_file(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "exported 1 games" in done.stderr
     assert json.loads(out.read_text())["game_id"] == "g1"
+
+
+def sqlite_store(tmp_path) -> Store:
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'group.db'}"))
+    migrate.upgrade(store.engine)
+    return store
+
+
+def appends_while_the_writer_is_busy(store: Store, appends: dict[str, list[NewEvent]]) -> tuple[dict, list[int]]:
+    """Each game's events appended from a thread of its own while the test holds the group writer, so that
+    all of them queue; then the writer is let go. Returns each game's outcome (None or the error) and the sizes
+    of the transactions written."""
+    batches: list[int] = []
+    commit = store._group._commit
+    store._group._commit = lambda engine, sql, batch: (batches.append(len(batch)), commit(engine, sql, batch))[1]
+    outcomes: dict[str, object] = {}
+
+    def append(game_id):
+        try:
+            store.append(game_id, appends[game_id])
+            outcomes[game_id] = None
+        except Exception as e:
+            outcomes[game_id] = e
+
+    with store._group._writer:
+        threads = [threading.Thread(target=append, args=(g,)) for g in appends]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 60
+        while len(store._group._queue) < len(appends) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(store._group._queue) == len(appends), "the appends never queued"
+    for t in threads:
+        t.join(60)
+    return outcomes, batches
+
+
+def test_moves_that_wait_for_the_writer_are_committed_together(tmp_path):
+    """Group commit: appends queued while another is being written go into one transaction, and each append
+    returns only once its own rows are stored."""
+    store = sqlite_store(tmp_path)
+    games = [f"g{i}" for i in range(6)]
+    for g in games:
+        new_game(store, g, f"p-{g}")
+    outcomes, batches = appends_while_the_writer_is_busy(
+        store, {g: [NewEvent(1, 0, "human", "move", {"say": i + 1})] for i, g in enumerate(games)})
+    assert outcomes == {g: None for g in games}
+    assert batches == [6]
+    for i, g in enumerate(games):
+        assert [(e["seq"], e["move"]) for e in store.load_game(g).events] == [(0, None), (1, {"say": i + 1})]
+    store.append("g0", [NewEvent(2, 1, "agent", "move", {"select": 1})])  # alone: written at once
+    assert batches == [6, 1] and len(store.load_game("g0").events) == 3
+    store.engine.dispose()
+
+
+def test_a_stale_move_in_a_shared_commit_refuses_only_itself(tmp_path):
+    store = sqlite_store(tmp_path)
+    for g in ("g1", "g2", "g3"):
+        new_game(store, g, f"p-{g}")
+    store.append("g2", [NewEvent(1, 0, "human", "move", {"say": 1})])  # g2's seq 1 is taken
+    outcomes, batches = appends_while_the_writer_is_busy(store, {
+        "g1": [NewEvent(1, 0, "human", "move", {"say": 2})],
+        "g2": [NewEvent(1, 0, "human", "move", {"say": 3})],
+        "g3": [NewEvent(1, 0, "human", "move", {"say": 4}), NewEvent(2, 0, "agent", "move", {"select": 4})]})
+    assert outcomes["g1"] is None and outcomes["g3"] is None and isinstance(outcomes["g2"], StaleGame)
+    assert batches[0] == 3 and sorted(batches[1:]) == [1, 1, 1]  # the shared one refused, then each alone
+    assert [e["move"] for e in store.load_game("g2").events] == [None, {"say": 1}]
+    assert [e["seq"] for e in store.load_game("g3").events] == [0, 1, 2]
+    assert [e["seq"] for e in store.load_game("g1").events] == [0, 1]
+    store.engine.dispose()
+
+
+def test_a_database_that_fails_a_shared_commit_fails_each_append_and_the_next_one_works(tmp_path):
+    store = sqlite_store(tmp_path)
+    for g in ("g1", "g2"):
+        new_game(store, g, f"p-{g}")
+    store.append("g1", [NewEvent(1, 0, "human", "move", {"say": 1})])  # the writer now holds a connection
+    store._group._conn.dbapi_connection.close()  # the database dropped it
+    outcomes, batches = appends_while_the_writer_is_busy(store, {
+        "g1": [NewEvent(2, 0, "agent", "move", {"select": 1})], "g2": [NewEvent(1, 0, "human", "move", {"say": 2})]})
+    assert batches == [2] and all(isinstance(e, StorageUnavailable) for e in outcomes.values()), outcomes
+    store.append("g2", [NewEvent(1, 0, "human", "move", {"say": 2})])  # a fresh connection
+    assert [e["seq"] for e in store.load_game("g2").events] == [0, 1]
+    store.engine.dispose()
