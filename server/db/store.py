@@ -498,7 +498,14 @@ class _GroupCommit:
             if not mine.done:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
-                self._commit(engine, sql, batch)
+                try:
+                    self._commit(engine, sql, batch)
+                except BaseException as e:  # e.g. interrupted: no append of the batch may think it was stored
+                    self._drop(engine, e, keep=False)  # and no half-done transaction left for the next one
+                    for queued in batch:
+                        if not queued.done:
+                            queued.error, queued.done = RuntimeError(f"the write was interrupted: {e!r}"), True
+                    raise
         if mine.error is not None:
             raise mine.error
 
@@ -536,7 +543,7 @@ class _GroupCommit:
             self._conn = engine.raw_connection()
         return self._conn
 
-    def _drop(self, engine: Engine, e: Exception, *, keep: bool) -> None:
+    def _drop(self, engine: Engine, e: BaseException, *, keep: bool) -> None:
         """After a failed transaction: roll it back and keep the connection, or give it up (a lost connection is
         invalidated; any other failure returns it to the pool, and the next write takes a fresh one)."""
         conn = self._conn

@@ -202,7 +202,7 @@ def appends_while_the_writer_is_busy(store: Store, appends: dict[str, list[NewEv
         try:
             store.append(game_id, appends[game_id])
             outcomes[game_id] = None
-        except Exception as e:
+        except BaseException as e:
             outcomes[game_id] = e
 
     with store._group._writer:
@@ -264,4 +264,34 @@ def test_a_database_that_fails_a_shared_commit_fails_each_append_and_the_next_on
     assert batches == [2] and all(isinstance(e, StorageUnavailable) for e in outcomes.values()), outcomes
     store.append("g2", [NewEvent(1, 0, "human", "move", {"say": 2})])  # a fresh connection
     assert [e["seq"] for e in store.load_game("g2").events] == [0, 1]
+    store.engine.dispose()
+
+
+def test_an_interrupted_shared_commit_stores_nothing_and_tells_every_append(tmp_path):
+    """A write interrupted inside the writer (here a BaseException from the driver's cursor) fails every append
+    of its batch, none returns as stored, and the next append is written on a fresh connection."""
+    class Interrupted(BaseException):
+        pass
+
+    store = sqlite_store(tmp_path)
+    for g in ("g1", "g2"):
+        new_game(store, g, f"p-{g}")
+    connection = store._group._connection
+
+    def interrupted(engine):
+        store._group._connection = connection
+        conn = connection(engine)
+        conn.cursor().execute("INSERT INTO participants (id, created_at) VALUES ('half-done', '2026-01-01')")
+        raise Interrupted()
+
+    store._group._connection = interrupted
+    outcomes, batches = appends_while_the_writer_is_busy(store, {
+        "g1": [NewEvent(1, 0, "human", "move", {"say": 1})], "g2": [NewEvent(1, 0, "human", "move", {"say": 2})]})
+    assert batches == [2] and all(e is not None for e in outcomes.values()), outcomes
+    assert sum(isinstance(e, Interrupted) for e in outcomes.values()) == 1
+    store.append("g2", [NewEvent(1, 0, "human", "move", {"say": 3})])
+    assert [e["move"] for e in store.load_game("g2").events] == [None, {"say": 3}]
+    assert [e["seq"] for e in store.load_game("g1").events] == [0]
+    with store.engine.connect() as conn:  # the half-done statement was rolled back, not committed later
+        assert conn.execute(text("SELECT count(*) FROM participants WHERE id = 'half-done'")).scalar() == 0
     store.engine.dispose()
