@@ -195,6 +195,7 @@ class Reader:
     def __init__(self, prior: Any = None):
         self._prior = prior
         self._lock = native_lock()
+        self._reads_table = functools.lru_cache(maxsize=1024)(self._reads_table_of)
 
     @property
     def prior(self) -> Any:
@@ -218,26 +219,39 @@ class Reader:
         return Reading(fields, ConventionsReading(text, [[c["convention"], c["weight"]] for c in understood],
                                                   role_for(list(reading.understood))))
 
-    def log_probs(self, text: str, game: HanabiGame, seat: int, uids: list[int], public: bool = False) -> np.ndarray:
+    def log_probs(self, text: str, game: HanabiGame, seat: int, uids: list[int], public: bool = False,
+                  last_move: str | None = None) -> np.ndarray:
         """The instruction's log-prior over the moves `uids` of `seat`, who is to move (`public`: the prior
-        the person may see, from the partner's last move alone)."""
+        the person may see, from the partner's last move alone). `last_move`: partner_last_move_text(game, seat),
+        when the caller has it already."""
+        if last_move is None:
+            last_move = partner_last_move_text(game, seat)
         if public:
-            observation, actions = partner_last_move_text(game, seat), [paper_move_text(u) for u in uids]
+            observation, actions = last_move, _move_texts(tuple(uids), False)
         else:
             from agents.priors.conventions.hanabi import observation_text
 
             # the table only for conventions that read it: the others read the last move's line alone, and
             # without the table (~50 us to write) the same move's text is a cache hit
-            observation = observation_text(game, seat) if self.reads_table(text) else partner_last_move_text(game, seat)
-            actions = [paper_move_text(u, full=True) for u in uids]
+            observation = observation_text(game, seat) if self.reads_table(text) else last_move
+            actions = _move_texts(tuple(uids), True)
         return np.asarray(self.prior.log_probs(GAME, text, observation, actions), dtype=np.float64)
 
     def reads_table(self, text: str) -> bool:
         """Whether a convention of the instruction's reading reads the table (`situational`), not only the
-        partner's last move."""
+        partner's last move. Asked at every agent move, answered once per instruction text."""
+        return self._reads_table(text)
+
+    def _reads_table_of(self, text: str) -> bool:
         from agents.priors.conventions import convention
 
         return any(convention(GAME, cid).situational for cid, _ in self.prior.understand(GAME, text).understood)
+
+
+@functools.lru_cache(maxsize=4096)
+def _move_texts(uids: tuple[int, ...], full: bool) -> tuple[str, ...]:
+    """The paper's texts of the moves `uids` (the same few lists of legal moves recur move after move)."""
+    return tuple(paper_move_text(u, full=full) for u in uids)
 
 
 def _means(conventions) -> str:
@@ -647,8 +661,10 @@ class Hanabi(GameAdapter):
         legal, seat = game.legal_moves(), 1 - room.seat
         prior = shown = None
         if reading is not None:
-            prior = self._prior(reading.prior.text, seq, game, seat, legal)
-            shown = self._prior(reading.prior.text, seq, game, seat, publicly_possible_moves(game), public=True)
+            last_move = partner_last_move_text(game, seat)
+            prior = self._prior(reading.prior.text, seq, game, seat, legal, last_move)
+            shown = self._prior(reading.prior.text, seq, game, seat, publicly_possible_moves(game), last_move,
+                                public=True)
         return AgentTurn(
             agent=agent, view=game, legal=legal,
             log_prior=None if prior is None else np.asarray(prior["log_probs"], dtype=np.float64),
@@ -657,14 +673,15 @@ class Hanabi(GameAdapter):
             record={"prior": prior, "prior_shown": shown,
                     "agent": {"role": role, "label": spec.label, "source": spec.source}})
 
-    def _prior(self, text: str, seq: int | None, game: HanabiGame, seat: int, uids: list[int],
+    def _prior(self, text: str, seq: int | None, game: HanabiGame, seat: int, uids: list[int], last_move: str,
                public: bool = False) -> dict[str, Any]:
         """PRIOR: the adopted instruction's prior over the moves `uids` of the agent (at `seat`) now (`public`:
-        computed from what the person may know, see Reader.log_probs)."""
-        logp = self.reader.log_probs(text, game, seat, uids, public=public)
+        computed from what the person may know, see Reader.log_probs); `last_move`: the partner's last move's
+        text (partner_last_move_text)."""
+        logp = self.reader.log_probs(text, game, seat, uids, public=public, last_move=last_move)
         labels, probs, log_probs = _prior_lists(tuple(uids), logp.tobytes())
         return {"backend": self.reader.prior.name, "instruction": text, "instruction_seq": seq,
-                "observation": partner_last_move_text(game, seat), "uids": uids,
+                "observation": last_move, "uids": uids,
                 "labels": labels, "probs": probs, "log_probs": log_probs}
 
 
