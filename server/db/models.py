@@ -71,7 +71,9 @@ class Event(Base):
     __table_args__ = (UniqueConstraint("game_id", "seq", name="uq_events_game_seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    game_id: Mapped[str] = mapped_column(ForeignKey("games.id"), index=True)
+    # found by uq_events_game_seq (game_id first): no index of game_id alone, which every move's insert had to
+    # update too (migration 0004 drops it)
+    game_id: Mapped[str] = mapped_column(ForeignKey("games.id"))
     seq: Mapped[int] = mapped_column(Integer)
     turn: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(16))

@@ -54,6 +54,10 @@ def test_migrations_create_the_models_schema_from_scratch(engine):
     for table in Base.metadata.sorted_tables:
         migrated = {c["name"] for c in inspector.get_columns(table.name)}
         assert migrated == {c.name for c in table.columns}, table.name
+        # the same indexes too: an index dropped from the models (or added) needs its migration
+        # (PostgreSQL also lists a unique constraint's own index, marked duplicates_constraint)
+        indexes = {i["name"] for i in inspector.get_indexes(table.name) if not i.get("duplicates_constraint")}
+        assert indexes == {i.name for i in table.indexes}, table.name
 
 
 def test_events_append_in_order_and_rebuild_the_game(store):
