@@ -70,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       message_queue=app.config["MESSAGE_QUEUE"],
                       channel=app.config["MESSAGE_QUEUE_CHANNEL"],
                       max_http_buffer_size=int(app.config["MAX_MESSAGE_BYTES"]))
+    sockets.route_events()  # the client events, handled without Flask-SocketIO's per-message request context
     log.info("instructplay app ready: database %s", engine.url.render_as_string(hide_password=True))
     return app
 

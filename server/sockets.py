@@ -13,7 +13,6 @@ import logging
 from typing import Any, Callable
 
 from flask import current_app, request
-from flask_socketio import emit, join_room
 
 from server import messages, protocol
 from server.db.store import StorageUnavailable
@@ -39,37 +38,65 @@ def limits() -> ConnectionLimits:
     return current_app.extensions["instructplay_limits"]
 
 
+EVENT_HANDLERS: dict[str, Callable[..., None]] = {}  # event -> on_event(sid, *args), registered by route_events
+
+
 def handler(event: str, parse: Callable[[Any], Any]):
     """Register `fn(games, message, sid, request_id)` for `event`, turning every failure into an `error`.
     A connection over its message rate gets one `rate_limited` error, then its messages are dropped until
     its rate is back under the limit."""
 
     def register(fn):
-        @socketio.on(event)
         @functools.wraps(fn)
-        def on_event(*args):
+        def on_event(sid: str, *args):
             payload = args[0] if len(args) == 1 else list(args)
             rid = messages.request_id(payload)
-            if not limits().messages.take(request.sid):
-                if limits().messages.refused_in_a_row(request.sid) == 1:
-                    reject(event, "rate_limited", "too many messages at once; slow down (a few per second at most) "
-                                                  "and send this one again", payload, rid)
+            if not limits().messages.take(sid):
+                if limits().messages.refused_in_a_row(sid) == 1:
+                    reject(sid, event, "rate_limited", "too many messages at once; slow down (a few per second at "
+                                                       "most) and send this one again", payload, rid)
                 return
             try:
                 check_size(payload)
-                fn(games(), parse(payload), request.sid, rid)
+                fn(games(), parse(payload), sid, rid)
             except ProtocolError as e:
-                reject(event, e.code, e.message, payload, rid)
+                reject(sid, event, e.code, e.message, payload, rid)
             except StorageUnavailable as e:
-                reject(event, "storage_unavailable", f"{e}; try again in a moment", payload, rid)
+                reject(sid, event, "storage_unavailable", f"{e}; try again in a moment", payload, rid)
             except Exception:
-                log.exception("%s from %s failed; payload %.300r", event, request.sid, payload)
-                reject(event, "internal", "the server failed on this message and applied nothing; try again, "
-                                          "or start a new game if it keeps failing", payload, rid)
+                log.exception("%s from %s failed; payload %.300r", event, sid, payload)
+                reject(sid, event, "internal", "the server failed on this message and applied nothing; try again, "
+                                               "or start a new game if it keeps failing", payload, rid)
 
+        EVENT_HANDLERS[event] = on_event
         return on_event
 
     return register
+
+
+def route_events() -> None:
+    """Hand the client events straight to python-socketio's server (call after socketio.init_app), each run
+    in the context of the app that took the connection (as Flask-SocketIO picks it: from the connection's
+    environ; tests run several apps on one server). Flask-SocketIO's own dispatch also builds a Flask request
+    context (a Request, URL matching, the session) for every message: a few per cent of the server's CPU per
+    move, for handlers that need only the connection's sid, which python-socketio passes them."""
+
+    def in_app(on_event: Callable[..., None]) -> Callable[..., None]:
+        def run(sid: str, *args) -> None:
+            environ = socketio.server.get_environ(sid)
+            if environ is None:
+                return  # the connection closed while its message waited: nobody to answer
+            with environ["flask.app"].app_context():
+                on_event(sid, *args)
+
+        return run
+
+    for event, on_event in EVENT_HANDLERS.items():
+        socketio.server.on(event, in_app(on_event), namespace="/")
+
+
+def send(sid: str, event: str, data: Any) -> None:
+    socketio.emit(event, data, to=sid)
 
 
 def connected(sid: str) -> bool:
@@ -85,15 +112,15 @@ def check_size(payload: Any) -> None:
         raise ProtocolError("too_long", f"the message is {size} bytes; the limit is {limit}: send less")
 
 
-def reject(event: str, code: str, message: str, payload: Any, rid: Any) -> None:
+def reject(sid: str, event: str, code: str, message: str, payload: Any, rid: Any) -> None:
     """Answer a refused message with an `error`, and log it (at most WARNINGS_PER_MINUTE lines per connection;
     the next line logged says how many were left out)."""
     warnings = limits().warnings
-    if warnings.take(request.sid):
-        left_out = warnings.refused_since_logged(request.sid)
-        log.warning("rejected %s from %s: %s: %s; payload %.300r%s", event, request.sid, code, message, payload,
+    if warnings.take(sid):
+        left_out = warnings.refused_since_logged(sid)
+        log.warning("rejected %s from %s: %s: %s; payload %.300r%s", event, sid, code, message, payload,
                     f" ({left_out} more rejections of this connection not logged)" if left_out else "")
-    emit("error", protocol.error(code, message, event, rid))
+    send(sid, "error", protocol.error(code, message, event, rid))
 
 
 @handler("start_game", messages.parse_start_game)
@@ -104,7 +131,7 @@ def start_game(all_games: Games, msg: messages.StartGame, sid: str, rid: Any) ->
     if msg.study is not None:  # a study's game: started from the participant's place, or joined when open
         svc, room, token = studies().open_game(msg.study, msg.game, sid)
         if token is None:
-            send_game(svc, room, None, rid)
+            send_game(sid, svc, room, None, rid)
             return
     else:
         svc = all_games.for_new(msg.game)
@@ -112,9 +139,9 @@ def start_game(all_games: Games, msg: messages.StartGame, sid: str, rid: Any) ->
         if not connected(sid):
             svc.abandon(room, "the player left before the game started")  # nobody holds its resume token
             return
-    join_room(room.id)
-    emit("game_started", svc.started_message(room, token, rid))
-    emit("state", svc.state_message(room))
+    socketio.server.enter_room(sid, room.id, namespace="/")
+    send(sid, "game_started", svc.started_message(room, token, rid))
+    send(sid, "state", svc.state_message(room))
     svc.begin(room, msg.instruction, sid, rid)
 
 
@@ -136,27 +163,27 @@ def move(all_games: Games, msg: messages.MoveMsg, sid: str, rid: Any) -> None:
 @handler("resume", messages.parse_resume)
 def resume(all_games: Games, msg: messages.ResumeMsg, sid: str, rid: Any) -> None:
     svc, room = all_games.resume(msg, sid)
-    send_game(svc, room, msg.token, rid)
+    send_game(sid, svc, room, msg.token, rid)
 
 
-def send_game(svc: GameService, room, token: str | None, rid: Any) -> None:
+def send_game(sid: str, svc: GameService, room, token: str | None, rid: Any) -> None:
     """Everything about a game to a connection that (re)joined it: game_started, the latest understanding,
     state, game_over when it is over; then restart what was left pending."""
-    join_room(room.id)
+    socketio.server.enter_room(sid, room.id, namespace="/")
     with room.lock:
-        emit("game_started", svc.started_message(room, token, rid))
+        send(sid, "game_started", svc.started_message(room, token, rid))
         if room.understanding is not None:
-            emit("understanding", room.understanding)
-        emit("state", svc.state_message(room))
+            send(sid, "understanding", room.understanding)
+        send(sid, "state", svc.state_message(room))
         if room.over:
-            emit("game_over", svc.game_over_message(room))
+            send(sid, "game_over", svc.game_over_message(room))
     svc.after_resume(room)
 
 
 @handler("explain", messages.parse_explain)
 def explain(all_games: Games, msg: messages.ExplainMsg, sid: str, rid: Any) -> None:
     svc: GameService = all_games.for_game(msg.game_id)
-    emit("explanation", svc.explain(msg, sid, rid))
+    send(sid, "explanation", svc.explain(msg, sid, rid))
 
 
 @socketio.on("disconnect")
@@ -167,5 +194,6 @@ def disconnect(*_reason) -> None:
 
 @socketio.on("*")
 def unknown_event(event: str, *args) -> None:
-    reject(event, "bad_message", f"there is no event {messages.shown(event)}; send one of {', '.join(CLIENT_EVENTS)}",
+    reject(request.sid, event, "bad_message",
+           f"there is no event {messages.shown(event)}; send one of {', '.join(CLIENT_EVENTS)}",
            args, messages.request_id(args[0] if args else None))
