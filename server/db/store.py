@@ -211,10 +211,11 @@ class Store:
                 conn.execute(_END_GAME, {"b_id": game_id, "b_status": new_status, "b_ended_at": now})
 
     def _append_events(self, game_id: str, events: list[NewEvent]) -> None:
-        """Events alone (every move but a game's last), on a pooled connection through the driver itself: the
-        statement is compiled once per database dialect and its values converted by the columns' own SQLAlchemy
-        types, so a row is stored exactly as the Core insert stores it, at about half the CPU (see
-        _EventInsert). The driver's errors are mapped by `_storing`; a connection it reports as lost is dropped
+        """Events alone (every move but a game's last), through the driver itself: the statement is compiled once
+        per database dialect and its values converted by the columns' own SQLAlchemy types, so a row is stored
+        exactly as the Core insert stores it, at about half the CPU (see _EventInsert). On a SQLite file by group
+        commit, on the connection _GroupCommit keeps; otherwise on a pooled connection. The driver's errors are
+        mapped as `_storing` maps them (by the caller, `append`); a connection it reports as lost is dropped
         from the pool."""
         statement = _EventInsert.of(self.engine.dialect)
         rows = [statement.values(_event_values(game_id, e, utcnow())) for e in events]
@@ -540,8 +541,18 @@ class _GroupCommit:
             if self._conn is not None:
                 _quietly(self._conn.close)  # back to the pool of the engine it came from
             self._conn, self._engine = None, engine
+            if not event.contains(engine, "engine_disposed", self._disposed):
+                event.listen(engine, "engine_disposed", self._disposed)
             self._conn = engine.raw_connection()
         return self._conn
+
+    def _disposed(self, engine: Engine) -> None:
+        """engine.dispose() closes the pool's connections: the kept one too (it is checked out, so the pool
+        would leave it open; invalidating closes the driver's connection), once no write is using it."""
+        with self._writer:
+            if self._engine is engine and self._conn is not None:
+                conn, self._conn = self._conn, None
+                _quietly(conn.invalidate)
 
     def _drop(self, engine: Engine, e: BaseException, *, keep: bool) -> None:
         """After a failed transaction: roll it back and keep the connection, or give it up (a lost connection is

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import sqlite3
 import threading
 import time
 
@@ -268,6 +269,20 @@ def test_a_database_that_fails_a_shared_commit_fails_each_append_and_the_next_on
     assert batches == [2] and all(isinstance(e, StorageUnavailable) for e in outcomes.values()), outcomes
     store.append("g2", [NewEvent(1, 0, "human", "move", {"say": 2})])  # a fresh connection
     assert [e["seq"] for e in store.load_game("g2").events] == [0, 1]
+    store.engine.dispose()
+
+
+def test_disposing_the_engine_closes_the_connection_the_writer_keeps(tmp_path):
+    """The group writer keeps a checked-out connection, which the pool's dispose would leave open."""
+    store = sqlite_store(tmp_path)
+    new_game(store)
+    store.append("g1", [NewEvent(1, 0, "human", "move", {"say": 1})])  # the writer now holds a connection
+    kept = store._group._conn.dbapi_connection
+    store.engine.dispose()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        kept.execute("SELECT 1")
+    store.append("g1", [NewEvent(2, 0, "agent", "move", {"select": 1})])  # a fresh connection
+    assert [e["seq"] for e in store.load_game("g1").events] == [0, 1, 2]
     store.engine.dispose()
 
 
