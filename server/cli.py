@@ -19,6 +19,8 @@ COMMANDS = {
     "serve": ("server.commands.serve", "start the game server"),
     "train say-select": ("agents.learn.commands.train_say_select", "train Say-Select agents with instructQ / Q-learning"),
     "train hanabi": ("agents.learn.commands.train_hanabi", "train Hanabi agents with instructPPO / instructQ"),
+    "train reader": ("agents.priors.commands.train_reader",
+                     "train the learned reader of instructions (both games) on the labelled instructions"),
     "evaluate hanabi": ("agents.learn.commands.evaluate_hanabi",
                         "evaluate Hanabi agents: self-play, conventions, cross-play"),
     "plot hanabi": ("agents.learn.commands.plot_hanabi", "plot Hanabi training runs side by side: score and conventions"),
@@ -34,7 +36,7 @@ COMMANDS = {
     "study open": ("server.studies.commands.open_study",
                    "load a study file into the database as its newest version, and print its links"),
 }
-GROUPS = {"train": "train a game's agents", "evaluate": "evaluate a game's agents",
+GROUPS = {"train": "train a game's agents, or the learned reader of instructions", "evaluate": "evaluate a game's agents",
           "plot": "plot a game's training runs", "study": "run a study: check or open its file",
           "participant": "a participant's data: delete it"}
 

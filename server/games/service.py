@@ -636,6 +636,7 @@ class GameService:
     def _understanding_message(self, room: Room, seq: int, payload: dict[str, Any], reading: Reading) -> dict[str, Any]:
         fields = {k: payload[k] for k in ("backend", "understood", "summary", "confidence", "clarify", "question")}
         fields |= {k: payload.get(k, []) for k in ("choices", "not_understood")}  # readings that name none: []
+        fields["reader_confidence"] = payload.get("reader_confidence")   # set when the learned reader's agreement adopted it
         if "instruction_id" in payload:  # a confirmation: which instruction it answers, and how
             fields |= {"confirms": payload["instruction_id"], "choice": payload["choice"]}
         return protocol.understanding(room.id, seq, payload["text"], fields, payload["adopted"],

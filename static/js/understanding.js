@@ -93,7 +93,8 @@ export function renderUnderstanding(u, agent) {
     (u.not_understood ?? []).length ? h("div", { class: "not-understood small" },
       h("span", { text: "Not understood: " }),
       ...u.not_understood.map((clause, i) => [i ? "; " : "", h("q", { text: clause })])) : null,
-    h("p", { class: "muted small details", text: `Understood by: ${u.backend}${u.lambda === undefined ? "" : ` · λ = ${u.lambda}`}` }),
+    h("p", { class: "muted small details", text: `Understood by: ${u.backend}${u.lambda === undefined ? "" : ` · λ = ${u.lambda}`}`
+      + (typeof u.reader_confidence === "number" ? ` · rules and learned reader agree (${percent(u.reader_confidence)})` : "") }),
     u.partner_note ? h("p", { class: "partner-note small", text: u.partner_note }) : null,
     u.adopted === false && u.follows_instructions !== false
       ? h("p", { class: "not-adopted small", text: `${agent} keeps playing by your previous instruction until you confirm, choose or rephrase.` })

@@ -14,7 +14,7 @@ from server.cli import main
 from tests.tiny_lm import tiny_lm_path  # noqa: F401  (a pytest fixture)
 
 KEYS = {"instruction", "game", "understood", "confidence", "clarify", "off_topic", "contradictory", "summary",
-        "question", "choices", "not_understood"}
+        "question", "choices", "not_understood", "reader_confidence"}
 
 
 def run_json(capsys, *argv):

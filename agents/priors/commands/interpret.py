@@ -8,7 +8,8 @@ Instructions are read in input order (several TEXT arguments, or one per non-bla
 reads standard input). With --json each instruction prints one JSON object on its own line:
 {"instruction", "game", "understood": [{"convention", "weight"}] (highest weight first), "confidence",
 "clarify", "off_topic", "contradictory", "summary", "question", "choices": [{"summary", "understood"}] (one per
-reading the agent hesitates between), "not_understood": [the clauses it did not understand]}.
+reading the agent hesitates between), "not_understood": [the clauses it did not understand], "reader_confidence":
+the learned reader's probability when its agreement with the rules let the reading be adopted, else null}.
 
 Backends: "conventions" (default) parses the text into weights over the named conventions. "lm" scores
 with a local causal LM (agents.priors.lm.CausalLMPrior), which has no parser: it reports the prior it

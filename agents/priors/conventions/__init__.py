@@ -37,11 +37,13 @@ def convention(game: str, convention_id: str) -> Convention:
 
 @functools.lru_cache(maxsize=None)
 def parser(game: str) -> Parser:
-    """The process-wide parser of a game (it shares the one embedding model)."""
+    """The process-wide parser of a game (it shares the one embedding model), with the learned reader
+    (reader.py) as its second opinion when its weights are there."""
     from agents.priors.conventions.embedder import default_embedder
+    from agents.priors.conventions.reader import WEIGHTS, Reader
 
     check_game(game)
-    return Parser(game, CONVENTIONS[game], default_embedder())
+    return Parser(game, CONVENTIONS[game], default_embedder(), Reader.load(WEIGHTS) if WEIGHTS.exists() else None)
 
 
 def understand(game: str, text: str) -> Understanding:

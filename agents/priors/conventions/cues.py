@@ -54,7 +54,9 @@ _ORDINAL = ("ORDINAL", r"\b(?:second|third|fourth|fifth|sixth|last \w+ turns?|[0
 # "twice a game"): a reason to ask, never to read "every" as "always".
 _FREQ = ("FREQ", r"\bevery (?:other(?! (?:case|cases|situation|situations|circumstances?)\b)|second|third|fourth|fifth|few|couple of|[2-9]|two|three|four|five)\b(?: (?:turns?|rounds?|times?|moves?))?|"
                  r"\bonce (?:every|in a while|per|a)\b|\b(?:twice|three times|[0-9]+ times) (?:a|per|every|each)\b|"
-                 r"\b(?:sometimes|occasionally|now and then|from time to time|every now and again|half the time|alternate (?:turns|rounds))\b")
+                 r"\b(?:sometimes|occasionally|now and then|from time to time|every now and again|half the time|alternate (?:turns|rounds))\b|"
+                 # "only on the even turns": even and odd turns are a frequency, not the even and odd balls
+                 r"\b(?:even|odd)(?: numbered)? (?:turns?|rounds?|moves?|times?|goes)\b")
 # A position relative to something ("the card to the right of the one I hint", "the ball next to it", "the one left
 # of mine"): the frame "to/on the WORD of" is a position whatever WORD is (a typo like "write" included).
 _POSITION = ("POSITION", r"\bto the (?!(?:end|start|beginning|rest|number|colou?r|rank|value|count|best)\b)\w+ (?:side )?of\b|"
@@ -65,6 +67,8 @@ _SHARED_FIRST = [
     _FREQ,
     ("TIME", rf"\b(?:after|before|until|till|as soon as) (?:{_WHO}|that|this|the game (?:is over|ends|starts|begins))\b"),
     ("TIME", r"\bbefore (?:the )?(?:game|turn|round) (?:is )?(?:over|ends|starts)\b|\bbefore (?:they|it) (?:are|is|get) \w+"),
+    # indifference ("just pick balls, I don't care", "any one you like"): a choice no convention makes
+    ("VAGUE", r"\bi do not (?:really )?(?:care|mind)\b|\b(?:any|whichever|whatever) (?:ball|one|number|card)s? you (?:like|want|fancy|feel like)\b"),
     ("RESTRICT", r"\bunless\b|\bonly(?=.*\b(?:when|if)\b)|\bexcept (?:when|if)\b|\b(?:when|if)(?=.*\bonly\b(?!\s*$))"),
 ]
 

@@ -57,6 +57,7 @@ import numpy as np
 from agents.priors.conventions.convention import Convention
 from agents.priors.conventions.cues import NEUTRAL, NUMBER_WORDS, cues, satisfies, unexplained
 from agents.priors.conventions.embedder import Embedder
+from agents.priors.conventions.reader import Reader
 
 # Thresholds on the cosine similarity of a clause to its best example. OFF_TOPIC_BELOW, SURE_ABOVE and
 # CLEAR_MARGIN date from the first parser; CUED_SURE_ABOVE applies to a convention whose required cues are
@@ -70,6 +71,17 @@ CLEAR_MARGIN = 0.06        # lead over the runner-up candidate that counts as cl
 CHOICE_WITHIN = 0.12       # candidates this close to the best are offered as choices when unsure
 CLARIFY_BELOW = 0.5        # confidence under this: ask the person
 EXACT = 0.97               # a match this close is one of the examples: its convention, whatever the cues
+_NUMBER_TAG = re.compile(r"N\d$")
+# The cues the learned reader may stand in for in a clause the rules could not read: the verbs of the game, which
+# people say in words no rule lists ("fire" for play, "chuck" for discard, "bail" for quit). Never a modifier
+# (repeat, one more, newest, colour...) and never a negation.
+_VOUCHED = frozenset({"PLAY", "PLAYABLE", "DISCARD", "HINT", "QUIT", "SAY", "SELECT"})
+# A condition or restriction in a clause that matches no convention ("but only beneath a full moon"): it may
+# limit the rest of the instruction, so the learned reader may not set it aside.
+_CONDITION = re.compile(r"\b(?:only|except|unless|until|if|when|whenever|provided|but|as long as|so long as)\b")
+# ... or a directive about how to behave ("be unpredictable", "mix it up", "try to surprise me"): a rule of its own.
+_DIRECTIVE = re.compile(r"^(?:be|act|stay|try|vary|mix|change|switch|surprise|behave|make|become|start|turn|get|go|always)\b")
+AGREE_ABOVE = 0.8          # the learned reader's probability that lets its agreement replace a question
 
 _CONTRACTIONS = (
     (r"\bcan't\b|\bcant\b|\bcannot\b", "can not"), (r"\bwon't\b|\bwont\b", "will not"),
@@ -281,6 +293,7 @@ class Understanding:
     readings: tuple[Reading, ...] = field(default=())
     choices: tuple[Choice, ...] = field(default=())    # the readings to choose between, one per reading
     not_understood: tuple[str, ...] = field(default=())  # the clauses (as typed, normalised) not understood
+    reader_confidence: float | None = None      # adopted because the learned reader agreed (reader.py), this sure
 
     def to_dict(self) -> dict:
         return {
@@ -295,14 +308,16 @@ class Understanding:
             "question": self.question,
             "choices": [c.to_dict() for c in self.choices],
             "not_understood": list(self.not_understood),
+            "reader_confidence": None if self.reader_confidence is None else round(self.reader_confidence, 4),
         }
 
 
 class Parser:
     """Reads instructions for one game against its conventions."""
 
-    def __init__(self, game: str, conventions: Sequence[Convention], embedder: Embedder):
+    def __init__(self, game: str, conventions: Sequence[Convention], embedder: Embedder, reader: Reader | None = None):
         self.game = game
+        self.reader = reader   # the learned second opinion (reader.py), consulted only before a question
         self.conventions = {c.id: c for c in conventions}
         self.embedder = embedder
         self._examples: list[tuple[str, bool]] = []   # (convention id, negated) per example clause
@@ -327,7 +342,15 @@ class Parser:
             readings = tuple(replace(r, status="unclear", strangers=tuple(_unique(doubled)))
                              if r.status == "understood" and set(r.text.split()) & _NEGATIONS else r
                              for r in readings)
-        return self._judge(instruction, self._set_asides(readings))
+        understanding = self._judge(instruction, self._set_asides(readings))
+        if self.reader is not None and not doubled:
+            understanding = self._second_opinion(understanding, text)
+        return understanding
+
+    def clean(self, instruction: str) -> str:
+        """The instruction as the parser reads it: normalised, spelt, without fillers (what the reader embeds)."""
+        self._prepare()
+        return self._spell(normalise(instruction))
 
     def text_of(self, conventions: Sequence[str]) -> str:
         """Words that read back as exactly these conventions: their descriptions (the confirmed form of a
@@ -506,6 +529,69 @@ class Parser:
         question = self._question(summary if understood else None, missed, choices) if clarify else None
         return Understanding(self.game, instruction, understood, confidence, clarify, False, False, summary, question,
                              readings, choices, tuple(r.text for r in missed))
+
+    def _second_opinion(self, understanding: Understanding, text: str) -> Understanding:
+        """Adopt, instead of asking, a reading the learned reader (reader.py) and the rules agree on.
+
+        Reconsidered: a question about words the rules do not know, weak matches, or clauses no convention
+        fits. Never reconsidered: an off-topic or contradictory instruction, a double negation (handled
+        before), a negated clause with a word the rules do not know ("never discard the ball I say": what is
+        negated is that word), a clause that matches nothing and is negated, states a condition or is a
+        directive ("don't piss off halfway through", "but only beneath a full moon", "be unpredictable"). The
+        reader reads
+        the whole text and must put one reading first with probability AGREE_ABOVE or more, with no two of
+        its conventions in conflict, and the reading must be what the clauses say:
+
+        - every clause the rules read has its best candidate (with its polarity) in the reading, and the
+          reading holds nothing else unless a clause the rules could not read calls for it;
+        - every clause the rules could not read is positive and names no number; when it has meaning-changing
+          cues, the reader, reading that clause alone, is as sure of a part of the reading whose convention
+          explains all those cues and has the cues it needs, where the reader may stand in for a verb of the
+          game but never for a modifier (`_VOUCHED`: "fire your newest card blind" is play-newest; "when I say
+          a number, quit" is not quit-on-repeat, which needs a repeat); a clause
+          with no such cue is allowed only when it is no directive and the reading adds nothing to what the
+          other clauses say ("kid screaming", "gg ez" beside a rule).
+
+        So the reader can turn a needless question into an adoption, never one reading into another."""
+        u = understanding
+        if not u.clarify or u.off_topic or u.contradictory:
+            return u
+        counted = [r for r in u.readings if r.status != "aside"]
+        if any(_doubts(r.text) or r.status == "off-topic" and (r.negated or _CONDITION.search(r.text) or _DIRECTIVE.match(r.text))
+               for r in counted):
+            return u
+        if any(r.negated and r.strangers for r in counted):   # "never discard the ball I say": what is negated?
+            return u
+        unread = [r for r in counted if r.convention is None and r.status != "off-topic"]
+        candidates = _unique(r.convention for r in counted if r.convention)
+        candidates = frozenset(c for c in candidates if not any(c in self.conventions[o].subsumes for o in candidates))
+        if not (candidates or unread):
+            return u
+        (reading, p), *alone = self.reader.predict_many(self.game, [text] + [r.text for r in unread])
+        if (reading is None or p < AGREE_ABOVE or not reading >= candidates
+                or any(self._conflicts_with(c, [o]) for c in reading for o in reading if o != c)):
+            return u
+        explaining: set[str] = set()
+        for r, (own, q) in zip(unread, alone):
+            tags = {t for t, _ in r.cues if t not in NEUTRAL}
+            if r.negated or any(_NUMBER_TAG.match(t) for t in tags):
+                return u
+            if not tags:
+                if _DIRECTIVE.match(r.text):
+                    return u
+                continue
+            fits = {c for c in reading if not tags - self.conventions[c].accepts
+                    and own is not None and q >= AGREE_ABOVE and c in own and own <= reading
+                    and all(group & tags or group <= _VOUCHED for group in self.conventions[c].requires)}
+            if not fits:
+                return u
+            explaining |= fits
+        if not reading - candidates <= explaining:
+            return u
+        understood = tuple((c, 1.0 / len(reading)) for c in sorted(reading))
+        readings = tuple(replace(r, status="understood") if r.convention or r in unread else r for r in u.readings)
+        return replace(u, understood=understood, confidence=p, clarify=False, summary=self.summarise(understood),
+                       question=None, readings=readings, choices=(), not_understood=(), reader_confidence=p)
 
     def _choices(self, conventions: list[str], missed: list[Reading]) -> tuple[Choice, ...]:
         """One choice per reading of the first unclear clause whose candidates each explain all of it: the
@@ -818,8 +904,12 @@ _DOUBLE_NEGATION = re.compile(r"\b(?:not|never) (?:not|never)\b")
 _OWN_QUESTION = re.compile(r"^(?:should|shall|do|can|may|must|could) (?:i|we)\b")
 
 
+# A question about how the game works ("wait, what does a colour hint do again?") is not an instruction.
+_RULE_QUESTION = re.compile(r"^(?:wait )?(?:what|how|why) (?:does|do|did|is|are|was|were|happens)\b")
+
+
 def _doubts(clause: str) -> bool:
-    return bool(_OWN_QUESTION.match(clause))
+    return bool(_OWN_QUESTION.match(clause) or _RULE_QUESTION.match(clause))
 
 
 def content_words(text: str) -> list[str]:

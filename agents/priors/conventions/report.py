@@ -1,7 +1,7 @@
 """What a reading tells the person: an Understanding as the plain fields of a game's `understanding` message.
 
     reading_fields(understanding, means) -> {"understood", "summary", "confidence", "clarify", "question",
-                                              "choices", "not_understood", "confirm_text"}
+                                              "choices", "not_understood", "reader_confidence", "confirm_text"}
 
 - understood: [{"convention", "weight", "description"}], highest weight first; with `followed` (Hanabi:
   `measured_agreement()`), also "agreement" (how often the partner's moves agreed with the convention in
@@ -10,6 +10,8 @@
 - choices: one entry per reading the agent hesitates between: {"summary", "means" (what adopting it
   does, from the caller's `means(convention ids)`), "conventions", "understood", "text"};
 - not_understood: the clauses it did not understand (normalised);
+- reader_confidence: when the rules alone would have asked and the learned reader's agreement let the
+  reading be adopted (reader.py), the reader's probability for it; otherwise null;
 - confirm_text / a choice's text: words that read back as exactly that reading (the conventions'
   descriptions, parser.Parser.text_of). Confirming stores and re-reads them, so every understood part of
   the instruction is kept and nothing is asked again.
@@ -52,7 +54,12 @@ def reading_fields(understanding: Understanding, means: Callable[[Sequence[str]]
             "confidence": round(float(understanding.confidence), 4), "clarify": bool(understanding.clarify),
             "question": understanding.question, "choices": choices,
             "not_understood": list(understanding.not_understood),
+            "reader_confidence": _rounded(getattr(understanding, "reader_confidence", None)),
             "confirm_text": parser(game).text_of(ids) if ids else None}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
 
 
 def _followed(followed: dict[str, Any] | None, convention_id: str) -> dict[str, Any]:
