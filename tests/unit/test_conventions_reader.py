@@ -110,6 +110,7 @@ def test_a_reader_that_does_not_agree_or_is_unsure_changes_nothing(reading, p):
     ("say-select", "don't NOT pick my number", ["copy-number"]),                       # a double negation
     ("hanabi", "finesse", ["play-newest"]),                                             # jargon with no convention
     ("say-select", "when I say a number, quit", ["quit-on-repeat"]),    # the reader may not stand in for "repeat"
+    ("hanabi", "chop", ["discard-oldest"]),                             # a lone jargon word is asked about
     ("say-select", "honestly whatever just pick balls i dont care", ["copy-number"]),  # indifference: no convention
 ])
 def test_the_rules_that_guard_meaning_still_force_a_question(game, text, reading):
@@ -174,3 +175,18 @@ def test_instructplay_train_reader_writes_weights_the_parser_can_load(tmp_path, 
     assert sorted(loaded.names) == ["hanabi:ask", "hanabi:discard-oldest", "say-select:copy-number", "say-select:never-quit"]
     p = Parser("say-select", CONVENTIONS["say-select"], default_embedder(), loaded)
     assert p.understand("pick the number I say").understood[0][0] == "copy-number"
+
+
+def test_a_question_with_nothing_to_choose_offers_the_readers_reading_as_a_choice():
+    text = "yeet whatever ball I holler at ya"
+    alone = Parser("say-select", CONVENTIONS["say-select"], default_embedder()).understand(text)
+    assert alone.clarify and not alone.choices
+    u = scripted_parser("say-select", ["copy-number"], 0.7).understand(text)   # sure enough to offer, not to adopt
+    assert u.clarify and u.reader_confidence is None
+    assert [[c for c, _ in choice.understood] for choice in u.choices] == [["copy-number"]]
+    assert "Did you mean: " + u.choices[0].summary in u.question
+    for reading, p in ((None, 0.99), (["copy-number"], 0.3), (["copy-number", "avoid-said-number"], 0.99)):
+        assert not scripted_parser("say-select", reading, p).understand(text).choices   # ask, unsure, or a conflict
+    # words no convention explains ("two more than") are never dropped by a one-click choice
+    assert not scripted_parser("say-select", ["select-next"], 0.7).understand(
+        "pick the ball two more than the one I say").choices

@@ -81,6 +81,7 @@ _VOUCHED = frozenset({"PLAY", "PLAYABLE", "DISCARD", "HINT", "QUIT", "SAY", "SEL
 _CONDITION = re.compile(r"\b(?:only|except|unless|until|if|when|whenever|provided|but|as long as|so long as)\b")
 # ... or a directive about how to behave ("be unpredictable", "mix it up", "try to surprise me"): a rule of its own.
 _DIRECTIVE = re.compile(r"^(?:be|act|stay|try|vary|mix|change|switch|surprise|behave|make|become|start|turn|get|go|always)\b")
+SUGGEST_ABOVE = 0.5        # ... and that lets its reading be offered as a choice when the agent asks anyway
 AGREE_ABOVE = 0.8          # the learned reader's probability that lets its agreement replace a question
 
 _CONTRACTIONS = (
@@ -345,6 +346,8 @@ class Parser:
         understanding = self._judge(instruction, self._set_asides(readings))
         if self.reader is not None and not doubled:
             understanding = self._second_opinion(understanding, text)
+        if self.reader is not None and understanding.clarify and not understanding.choices:
+            understanding = self._suggest(understanding, text)
         return understanding
 
     def clean(self, instruction: str) -> str:
@@ -534,7 +537,8 @@ class Parser:
         """Adopt, instead of asking, a reading the learned reader (reader.py) and the rules agree on.
 
         Reconsidered: a question about words the rules do not know, weak matches, or clauses no convention
-        fits. Never reconsidered: an off-topic or contradictory instruction, a double negation (handled
+        fits. Never reconsidered: a lone word ("chop": jargon is asked about), an off-topic or contradictory
+        instruction, a double negation (handled
         before), a negated clause with a word the rules do not know ("never discard the ball I say": what is
         negated is that word), a clause that matches nothing and is negated, states a condition or is a
         directive ("don't piss off halfway through", "but only beneath a full moon", "be unpredictable"). The
@@ -554,7 +558,7 @@ class Parser:
 
         So the reader can turn a needless question into an adoption, never one reading into another."""
         u = understanding
-        if not u.clarify or u.off_topic or u.contradictory:
+        if not u.clarify or u.off_topic or u.contradictory or len(content_words(text)) < 2:   # a lone word: "chop"
             return u
         counted = [r for r in u.readings if r.status != "aside"]
         if any(_doubts(r.text) or r.status == "off-topic" and (r.negated or _CONDITION.search(r.text) or _DIRECTIVE.match(r.text))
@@ -567,19 +571,20 @@ class Parser:
         candidates = frozenset(c for c in candidates if not any(c in self.conventions[o].subsumes for o in candidates))
         if not (candidates or unread):
             return u
-        (reading, p), *alone = self.reader.predict_many(self.game, [text] + [r.text for r in unread])
+        reading, p = self.reader.predict(self.game, text)
         if (reading is None or p < AGREE_ABOVE or not reading >= candidates
                 or any(self._conflicts_with(c, [o]) for c in reading for o in reading if o != c)):
             return u
-        explaining: set[str] = set()
-        for r, (own, q) in zip(unread, alone):
+        cued = []
+        for r in unread:
             tags = {t for t, _ in r.cues if t not in NEUTRAL}
-            if r.negated or any(_NUMBER_TAG.match(t) for t in tags):
+            if r.negated or any(_NUMBER_TAG.match(t) for t in tags) or (not tags and _DIRECTIVE.match(r.text)):
                 return u
-            if not tags:
-                if _DIRECTIVE.match(r.text):
-                    return u
-                continue
+            if tags:
+                cued.append((r, tags))
+        explaining: set[str] = set()
+        alone = self.reader.predict_many(self.game, [r.text for r, _ in cued]) if cued else []
+        for (r, tags), (own, q) in zip(cued, alone):
             fits = {c for c in reading if not tags - self.conventions[c].accepts
                     and own is not None and q >= AGREE_ABOVE and c in own and own <= reading
                     and all(group & tags or group <= _VOUCHED for group in self.conventions[c].requires)}
@@ -592,6 +597,23 @@ class Parser:
         readings = tuple(replace(r, status="understood") if r.convention or r in unread else r for r in u.readings)
         return replace(u, understood=understood, confidence=p, clarify=False, summary=self.summarise(understood),
                        question=None, readings=readings, choices=(), not_understood=(), reader_confidence=p)
+
+    def _suggest(self, understanding: Understanding, text: str) -> Understanding:
+        """A question with no reading to choose from offers the learned reader's reading as one, when the reader
+        gives it SUGGEST_ABOVE or more: one button instead of rephrasing. Nothing is adopted until the person
+        chooses it. Not when a clause has meaning-changing words no convention explains ("two more than"):
+        every reading would drop them (as in `_choices`)."""
+        u = understanding
+        if u.contradictory or any(r.unexplained for r in u.readings if r.status != "aside"):
+            return u
+        reading, p = self.reader.predict(self.game, text)
+        if (reading is None or p < SUGGEST_ABOVE or not reading <= set(self.conventions)
+                or any(self._conflicts_with(c, [o]) for c in reading for o in reading if o != c)):
+            return u
+        choice = self._choice(sorted(reading))
+        missed = [r for r in u.readings if r.status not in ("understood", "aside")]
+        summary = self.summarise(u.understood) if u.understood else None
+        return replace(u, choices=(choice,), question=self._question(summary, missed, (choice,)))
 
     def _choices(self, conventions: list[str], missed: list[Reading]) -> tuple[Choice, ...]:
         """One choice per reading of the first unclear clause whose candidates each explain all of it: the

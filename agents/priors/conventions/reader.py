@@ -103,6 +103,22 @@ def _adapted_model(rank: int, alpha: float, model_dir=None):
     return tokenizer, model
 
 
+def _merge_adapters(model) -> None:
+    """Fold each adapter into its linear layer (W + (alpha / r) B A): at play time the reader is then a plain
+    MiniLM forward pass, with none of the adapters' extra matrix products."""
+    import torch
+
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if hasattr(child, "base") and hasattr(child, "a") and hasattr(child, "b"):
+                merged = torch.nn.Linear(child.base.in_features, child.base.out_features)
+                with torch.no_grad():
+                    merged.weight.copy_(child.base.weight + child.scale * (child.b @ child.a))
+                    merged.bias.copy_(child.base.bias)
+                merged.requires_grad_(False)
+                setattr(module, name, merged)
+
+
 class Reader:
     """The adapted sentence model and one softmax layer over the classes of both games ("game:label")."""
 
@@ -112,6 +128,7 @@ class Reader:
         self.digest = digest
         self.num_threads = num_threads
         self._lock = native_lock()
+        self._recent: dict[tuple[str, str], tuple[frozenset[str] | None, float]] = {}
         self._games = {g: np.array([n.startswith(g + ":") for n in names]) for g in {n.split(":")[0] for n in names}}
 
     def _encode(self, texts: Sequence[str]):
@@ -125,11 +142,17 @@ class Reader:
 
     def predict(self, game: str, text: str) -> tuple[frozenset[str] | None, float]:
         """The most likely reading of `text` (as the parser cleans it) in `game`, and its probability. None
-        means the reader would ask (or knows no such game)."""
-        return self.predict_many(game, [text])[0]
+        means the reader would ask (or knows no such game). The last answers are kept: the parser may ask twice."""
+        known = self._recent.get((game, text))
+        return known if known is not None else self.predict_many(game, [text])[0]
+
+    def forget(self) -> None:
+        """Drop the kept answers (benchmarks time new instructions)."""
+        with self._lock:
+            self._recent.clear()
 
     def predict_many(self, game: str, texts: Sequence[str]) -> list[tuple[frozenset[str] | None, float]]:
-        """`predict` for several texts, in one batch through the model."""
+        """`predict` for several texts, in one batch through the model (each answer is kept for `predict`)."""
         import torch
 
         if game not in self._games:
@@ -149,6 +172,11 @@ class Reader:
             k = int(row.argmax())
             name = self.names[k].split(":", 1)[1]
             out.append(((None if name == ASK else frozenset(name.split("+"))), float(row[k])))
+        with self._lock:
+            for text, answer in zip(texts, out):
+                if len(self._recent) >= 256:
+                    self._recent.pop(next(iter(self._recent)))
+                self._recent[(game, text)] = answer
         return out
 
     @classmethod
@@ -218,6 +246,7 @@ class Reader:
             head.weight.data = torch.from_numpy(f["head/w"].astype(np.float32))
             head.bias.data = torch.from_numpy(f["head/b"].astype(np.float32))
             digest_ = str(f["digest"])
+        _merge_adapters(model)
         model.eval()
         return cls(names, tokenizer, model, head, digest_)
 
