@@ -190,3 +190,13 @@ def test_a_question_with_nothing_to_choose_offers_the_readers_reading_as_a_choic
     # words no convention explains ("two more than") are never dropped by a one-click choice
     assert not scripted_parser("say-select", ["select-next"], 0.7).understand(
         "pick the ball two more than the one I say").choices
+
+
+def test_loading_the_reader_leaves_torchs_random_state_alone():
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    Reader.load(WEIGHTS)
+    assert torch.equal(torch.rand(3), expected)

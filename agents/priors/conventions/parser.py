@@ -43,6 +43,10 @@ The reading of one instruction, step by step:
    choice per side. The understood conventions share the weight equally; the share of a clause that was
    not understood is left to the uniform remainder of the prior. When the agent asks, the weights shrink
    by the confidence.
+8. A second opinion (reader.py): when the rules would ask, the learned reader reads the whole text. Its
+   reading is adopted only if it is the rules' own clause-by-clause reading and no guard of the rules
+   fires (`_second_opinion`); when the agent still asks with nothing to choose, the reader's reading is
+   offered as the one choice (`_suggest`). The reader never changes a reading and never adopts alone.
 """
 
 from __future__ import annotations
@@ -81,8 +85,8 @@ _VOUCHED = frozenset({"PLAY", "PLAYABLE", "DISCARD", "HINT", "QUIT", "SAY", "SEL
 _CONDITION = re.compile(r"\b(?:only|except|unless|until|if|when|whenever|provided|but|as long as|so long as)\b")
 # ... or a directive about how to behave ("be unpredictable", "mix it up", "try to surprise me"): a rule of its own.
 _DIRECTIVE = re.compile(r"^(?:be|act|stay|try|vary|mix|change|switch|surprise|behave|make|become|start|turn|get|go|always)\b")
-SUGGEST_ABOVE = 0.5        # ... and that lets its reading be offered as a choice when the agent asks anyway
 AGREE_ABOVE = 0.8          # the learned reader's probability that lets its agreement replace a question
+SUGGEST_ABOVE = 0.5        # ... and that lets its reading be offered as a choice when the agent asks anyway
 
 _CONTRACTIONS = (
     (r"\bcan't\b|\bcant\b|\bcannot\b", "can not"), (r"\bwon't\b|\bwont\b", "will not"),
@@ -537,24 +541,23 @@ class Parser:
         """Adopt, instead of asking, a reading the learned reader (reader.py) and the rules agree on.
 
         Reconsidered: a question about words the rules do not know, weak matches, or clauses no convention
-        fits. Never reconsidered: a lone word ("chop": jargon is asked about), an off-topic or contradictory
-        instruction, a double negation (handled
-        before), a negated clause with a word the rules do not know ("never discard the ball I say": what is
-        negated is that word), a clause that matches nothing and is negated, states a condition or is a
-        directive ("don't piss off halfway through", "but only beneath a full moon", "be unpredictable"). The
-        reader reads
-        the whole text and must put one reading first with probability AGREE_ABOVE or more, with no two of
-        its conventions in conflict, and the reading must be what the clauses say:
+        fits. Never reconsidered: a lone word ("chop": jargon is asked about); an off-topic or contradictory
+        instruction; a double negation (handled before); a question about the rules; a negated clause with a
+        word the rules do not know ("never discard the ball I say": what is negated is that word); a clause
+        that matches nothing and is negated, states a condition or is a directive ("don't piss off halfway
+        through", "but only beneath a full moon", "be unpredictable"). The reader reads the whole text and
+        must put one reading first with probability AGREE_ABOVE or more, with no two of its conventions in
+        conflict, and the reading must be what the clauses say:
 
         - every clause the rules read has its best candidate (with its polarity) in the reading, and the
           reading holds nothing else unless a clause the rules could not read calls for it;
         - every clause the rules could not read is positive and names no number; when it has meaning-changing
           cues, the reader, reading that clause alone, is as sure of a part of the reading whose convention
           explains all those cues and has the cues it needs, where the reader may stand in for a verb of the
-          game but never for a modifier (`_VOUCHED`: "fire your newest card blind" is play-newest; "when I say
-          a number, quit" is not quit-on-repeat, which needs a repeat); a clause
-          with no such cue is allowed only when it is no directive and the reading adds nothing to what the
-          other clauses say ("kid screaming", "gg ez" beside a rule).
+          game but never for a modifier (`_VOUCHED`: "fire your newest card blind" is play-newest; "when I
+          say a number, quit" is not quit-on-repeat, which needs a repeat); a clause with no such cue is
+          allowed only when it is no directive and the reading adds nothing to what the other clauses say
+          ("kid screaming", "gg ez" beside a rule).
 
         So the reader can turn a needless question into an adoption, never one reading into another."""
         u = understanding

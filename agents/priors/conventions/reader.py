@@ -111,7 +111,7 @@ def _merge_adapters(model) -> None:
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
             if hasattr(child, "base") and hasattr(child, "a") and hasattr(child, "b"):
-                merged = torch.nn.Linear(child.base.in_features, child.base.out_features)
+                merged = torch.nn.utils.skip_init(torch.nn.Linear, child.base.in_features, child.base.out_features)
                 with torch.no_grad():
                     merged.weight.copy_(child.base.weight + child.scale * (child.b @ child.a))
                     merged.bias.copy_(child.base.bias)
@@ -197,8 +197,9 @@ class Reader:
         games = torch.tensor([[n.startswith(e.game + ":") for n in names] for e in examples])
         texts = [clean(e) for e in examples]
         tokenizer, model = _adapted_model(RANK, ALPHA, model_dir)
-        torch.manual_seed(SEED)   # the softmax layer's start (training only; loading sets its weights)
-        head = torch.nn.Linear(model.config.hidden_size, len(names))
+        with torch.random.fork_rng():   # the softmax layer's start, without touching the caller's random state
+            torch.manual_seed(SEED)
+            head = torch.nn.Linear(model.config.hidden_size, len(names))
         reader = cls(names, tokenizer, model, head, digest(examples))
         adapters = [p for p in model.parameters() if p.requires_grad]
         optimiser = torch.optim.AdamW([{"params": adapters, "lr": LEARNING_RATE},
@@ -242,7 +243,7 @@ class Reader:
             for key in f.files:
                 if key.startswith("adapter/"):
                     parameters[key.removeprefix("adapter/")].data = torch.from_numpy(f[key].astype(np.float32))
-            head = torch.nn.Linear(model.config.hidden_size, len(names))
+            head = torch.nn.utils.skip_init(torch.nn.Linear, model.config.hidden_size, len(names))   # no draw from torch's RNG
             head.weight.data = torch.from_numpy(f["head/w"].astype(np.float32))
             head.bias.data = torch.from_numpy(f["head/b"].astype(np.float32))
             digest_ = str(f["digest"])
