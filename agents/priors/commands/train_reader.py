@@ -26,8 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from agents.priors.conventions.reader import ASK, Reader, cleaned, training_examples
+    from agents.priors.conventions.reader import ASK, BENCHMARK, TRAINING, Reader, cleaned, training_examples
 
+    if not BENCHMARK.is_dir() or not any(TRAINING.glob("*.jsonl")):
+        print(f"error: the labelled instructions are not here ({BENCHMARK}, {TRAINING}/*.jsonl): "
+              "train the reader from a checkout of the repository", file=sys.stderr)
+        return 2
     torch.set_num_threads(os.cpu_count() or 1)
     examples = training_examples()
     for game in sorted({e.game for e in examples}):
