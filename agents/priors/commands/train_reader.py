@@ -6,7 +6,7 @@ instructions and write its weights.
 
 Run it after changing any labelled collection (benchmarks/data/people*.jsonl, paraphrases.jsonl,
 agents/priors/conventions/data/*.jsonl) or a convention's phrasings: a test checks that the stored weights
-were trained on the data as it is. About five minutes on two CPU cores, with a progress bar.
+were trained on the data as it is. About seven minutes on two idle CPU cores, with a progress bar.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ when it is busy), then puts the process's thread count back.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from typing import Sequence
@@ -34,17 +35,8 @@ class Embedder:
         import torch
 
         tokenizer, model = self._load()
-        with self._lock, torch.inference_mode():
-            threads = torch.get_num_threads()
-            torch.set_num_threads(self.num_threads)
-            try:
-                batch = tokenizer(list(texts), padding=True, truncation=True, max_length=256, return_tensors="pt")
-                states = model(**batch).last_hidden_state
-            finally:
-                torch.set_num_threads(threads)
-            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-            mean = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, dim=-1).numpy()
+        with self._lock, torch.inference_mode(), torch_threads(self.num_threads):
+            return pooled(tokenizer, model, texts, max_length=256).numpy()
 
     def vocabulary(self) -> frozenset[str]:
         """The whole words the model's tokenizer knows: a cheap English word list for spelling."""
@@ -56,6 +48,31 @@ class Embedder:
             if self._model is None:
                 self._tokenizer, self._model = _load(self.model_dir)
             return self._tokenizer, self._model
+
+
+def pooled(tokenizer, model, texts: Sequence[str], max_length: int):
+    """The model's sentence vectors of `texts` (a torch tensor): the mean of the token states over the
+    attention mask, L2-normalised. The learned reader (reader.py) pools its adapted copy the same way."""
+    import torch
+
+    batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    states = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+    mean = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(mean, dim=-1)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run torch on `n` threads inside the block, then put the process's thread count back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _load(model_dir):

@@ -575,8 +575,7 @@ class Parser:
         if not (candidates or unread):
             return u
         reading, p = self.reader.predict(self.game, text)
-        if (reading is None or p < AGREE_ABOVE or not reading >= candidates
-                or any(self._conflicts_with(c, [o]) for c in reading for o in reading if o != c)):
+        if reading is None or p < AGREE_ABOVE or not reading >= candidates or self._conflicting(reading):
             return u
         cued = []
         for r in unread:
@@ -610,8 +609,7 @@ class Parser:
         if u.contradictory or any(r.unexplained for r in u.readings if r.status != "aside"):
             return u
         reading, p = self.reader.predict(self.game, text)
-        if (reading is None or p < SUGGEST_ABOVE or not reading <= set(self.conventions)
-                or any(self._conflicts_with(c, [o]) for c in reading for o in reading if o != c)):
+        if reading is None or p < SUGGEST_ABOVE or not reading <= set(self.conventions) or self._conflicting(reading):
             return u
         choice = self._choice(sorted(reading))
         missed = [r for r in u.readings if r.status not in ("understood", "aside")]
@@ -637,6 +635,10 @@ class Parser:
     def _conflicts_with(self, candidate: str, conventions: Sequence[str]) -> bool:
         return any(c in self.conventions[candidate].conflicts or candidate in self.conventions[c].conflicts
                    for c in conventions)
+
+    def _conflicting(self, conventions: frozenset[str]) -> bool:
+        """Whether two of `conventions` cannot be asked for together."""
+        return any(self._conflicts_with(c, [o]) for c in conventions for o in conventions if o != c)
 
     def _contradiction(self, readings: Sequence[Reading]) -> tuple[Reading, Reading] | None:
         for i, a in enumerate(readings):

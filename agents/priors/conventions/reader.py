@@ -15,8 +15,8 @@ modifiers, contradictions, double negations), the reading is the set of conventi
 clause-by-clause candidates make, and the reader is sure (parser.py, `Parser._second_opinion`). So the
 reader can turn a needless question into an adoption, never one reading into another.
 
-Train it again after the labelled data changes (a test checks the stored digest); it takes about five
-minutes on two cores:
+Train it again after the labelled data changes (a test checks the stored digest); it takes about seven
+minutes on two idle cores:
 
     instructplay train reader            # writes agents/priors/conventions/reader.npz
 
@@ -37,6 +37,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from agents.locks import native_lock
+from agents.priors.conventions.embedder import _load, pooled, torch_threads
 
 ASK = "ask"
 WEIGHTS = Path(__file__).with_name("reader.npz")
@@ -88,8 +89,6 @@ def _adapted_model(rank: int, alpha: float, model_dir=None):
     """The base sentence model, loaded fresh (the parser's own copy stays untouched), frozen, with adapters."""
     import torch
 
-    from agents.priors.conventions.embedder import _load
-
     tokenizer, model = _load(model_dir)
     for p in model.parameters():
         p.requires_grad = False
@@ -132,13 +131,7 @@ class Reader:
         self._games = {g: np.array([n.startswith(g + ":") for n in names]) for g in {n.split(":")[0] for n in names}}
 
     def _encode(self, texts: Sequence[str]):
-        import torch
-
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=128, return_tensors="pt")
-        states = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-        mean = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(mean, dim=-1) * SCALE
+        return pooled(self.tokenizer, self.model, texts, max_length=128) * SCALE
 
     def predict(self, game: str, text: str) -> tuple[frozenset[str] | None, float]:
         """The most likely reading of `text` (as the parser cleans it) in `game`, and its probability. None
@@ -157,13 +150,8 @@ class Reader:
 
         if game not in self._games:
             return [(None, 0.0)] * len(texts)
-        with self._lock, torch.inference_mode():
-            threads = torch.get_num_threads()
-            torch.set_num_threads(self.num_threads)
-            try:
-                logits = self.head(self._encode(texts)).numpy()
-            finally:
-                torch.set_num_threads(threads)
+        with self._lock, torch.inference_mode(), torch_threads(self.num_threads):
+            logits = self.head(self._encode(texts)).numpy()
         logits = np.where(self._games[game], logits, -np.inf)
         p = np.exp(logits - logits.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
